@@ -1,0 +1,302 @@
+"""The run's YAML config, loaded once into frozen dataclasses and validated at start-up.
+
+Every setting has a documented default here, next to where its value came from. After
+``load_config`` returns, no code reads a dict key: a typo in the YAML is an unknown key
+with a clear message (and exit code 2 from the CLI), never a silently ignored setting.
+
+Validation is done by pydantic's dataclasses (``extra="forbid"``, strict scalar types,
+ranges as ``Field`` bounds): a well-kept validator names the exact key path of every
+problem at once, which hand-written checks rarely manage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+
+from corpus.streams import is_remote
+
+STAGE_ORDER: tuple[str, ...] = ("clean", "sensitive", "spam", "quality", "dedup")
+"""The pipeline's stage order (PanGu's Figure 2). A source lists the stages it wants
+(PanGu's Table 3); they always run in this order, with dedup across all sources last."""
+
+StageName = Literal["clean", "sensitive", "spam", "quality", "dedup"]
+SourceFormat = Literal["jsonl", "parquet", "text", "warc"]
+Mode = Literal["enforce", "annotate"]
+Ratio = Annotated[StrictFloat, Field(ge=0.0, le=1.0)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConfigError(Exception):
+    """A config or rule file problem, found before any work starts (CLI exit code 2)."""
+
+
+@dataclass(config=_STRICT)
+class SourceConfig:
+    name: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    """Unique; names the output folders (``kept/<name>/``)."""
+    paths: Annotated[tuple[StrictStr, ...], Field(min_length=1)]
+    """Globs (``**`` recurses), relative to the config file's folder; each must match."""
+    format: SourceFormat
+    text_field: StrictStr = "text"
+    """jsonl/parquet: the field holding the document text."""
+    id_field: StrictStr | None = "id"
+    """jsonl/parquet: the field holding the id; absent values get a stable id from the
+    file's path (relative to the source's folder) and the line or row number."""
+    encoding: StrictStr = "auto"
+    """``auto`` detects UTF-8, UTF-16 (BOM), GB18030/GBK and Big5 per file."""
+    stages: tuple[StageName, ...] = ()
+    """PanGu's Table 3: which stages this source goes through. Empty: read, account, write."""
+    weight: Annotated[StrictFloat, Field(ge=0.0)] | None = None
+    """Share of the training mix (PanGu's Table 4); used by the sampling stage."""
+
+    @field_validator("stages")
+    @classmethod
+    def _stages_unique(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({stage for stage in stages if stages.count(stage) > 1})
+        if repeated:
+            raise ValueError(f"stage listed twice: {', '.join(repeated)}")
+        return stages
+
+
+@dataclass(config=_STRICT)
+class CleanConfig:
+    """PanGu's cleaning rule 1 (arXiv 2104.12369, Figure 2)."""
+
+    mode: Mode = "enforce"
+    """``annotate`` records the measures as verdicts without removing anything."""
+    min_chinese_ratio: Ratio = 0.6
+    """PanGu: remove documents with less than 60% Chinese characters."""
+    min_chars: NonNegativeInt = 150
+    """PanGu: remove documents with fewer than 150 characters."""
+
+
+@dataclass(config=_STRICT)
+class StagesConfig:
+    clean: CleanConfig = CleanConfig()
+
+
+@dataclass(config=_STRICT)
+class ReadConfig:
+    max_doc_bytes: PositiveInt = 10_000_000
+    """A document larger than this (UTF-8 bytes) becomes an error record, never a crash
+    or an out-of-memory worker. PanGu's documents average about 1 KB."""
+    html_main_content: StrictBool = False
+    """WARC: keep only the main content (resiliparse's boilerplate removal). Off by default:
+    the clean stage removes navigation itself, and counts what it removed."""
+
+
+@dataclass(config=_STRICT)
+class OutputConfig:
+    format: Literal["jsonl", "jsonl.gz", "parquet"] = "jsonl.gz"
+    shard_bytes: PositiveInt = 128 * 1024 * 1024
+    """Target size of one output file; the shard count of a folder is its total size
+    divided by this, rounded up, so it depends on the data only."""
+
+
+@dataclass(config=_STRICT)
+class RunConfig:
+    sources: Annotated[tuple[SourceConfig, ...], Field(min_length=1)]
+    stages: StagesConfig = StagesConfig()
+    read: ReadConfig = ReadConfig()
+    output: OutputConfig = OutputConfig()
+    seed: StrictInt = 0
+    """Every random choice derives from this seed and document ids (stable hashes)."""
+
+    @model_validator(mode="after")
+    def _source_names_unique(self) -> RunConfig:
+        names = [source.name for source in self.sources]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"source name used twice: {', '.join(repeated)}")
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    path: str
+    """Absolute path or URL, as opened."""
+    rel: str
+    """Relative to the source's root folder: machine-independent, used in generated ids."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys silently; a config must not."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise ConfigError(f"key '{key}' appears twice (line {key_node.start_mark.line + 1})")
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _lists_to_tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_lists_to_tuples(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _lists_to_tuples(item) for key, item in value.items()}
+    return value
+
+
+def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, tuple | list) and item < len(node):
+                node = node[item]
+                if isinstance(node, Mapping) and isinstance(node.get("name"), str):
+                    label += f" ({node['name']})"
+            parts.append(label)
+        else:
+            parts.append(f".{item}" if parts else item)
+            node = node.get(item) if isinstance(node, Mapping) else None
+    return "".join(parts) or "(top level)"
+
+
+def _describe(error: Mapping[str, Any], data: Any) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "unexpected_keyword_argument":
+        if loc[:-1] == ("stages",) and loc[-1] in STAGE_ORDER:
+            return f"stages: the '{loc[-1]}' stage is not implemented in this version of zhcorpus"
+        where = _key_path(loc[:-1], data)
+        return f"{where}: unknown key '{loc[-1]}'" if loc[:-1] else f"unknown key '{loc[-1]}'"
+    if kind == "missing_argument" or kind == "missing":
+        return f"{_key_path(loc, data)}: missing (required)"
+    message = error["msg"]
+    if kind not in ("value_error", "assertion_error"):
+        message += f", got {error.get('input')!r}"
+    return f"{_key_path(loc, data)}: {message.removeprefix('Value error, ')}"
+
+
+def parse_config(data: Any, origin: str = "config") -> RunConfig:
+    """Validate a config mapping (as loaded from YAML) into a RunConfig."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{origin}: the top level must be a mapping with a 'sources' list")
+    data = _lists_to_tuples(dict(data))
+    try:
+        return TypeAdapter(RunConfig).validate_python(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A list whose items failed also reports "too short"; the item errors say more.
+        errors = [
+            error
+            for error in errors
+            if error["type"] != "too_short"
+            or not any(
+                len(other["loc"]) > len(error["loc"]) and other["loc"][: len(error["loc"])] == error["loc"] for other in errors
+            )
+        ]
+        problems = "\n  ".join(_describe(error, data) for error in errors)
+        raise ConfigError(f"{origin}: invalid config:\n  {problems}") from None
+
+
+def _absolute(pattern: str, base_dir: str) -> str:
+    if is_remote(pattern) or os.path.isabs(pattern):
+        return pattern
+    return os.path.normpath(os.path.join(base_dir, pattern))
+
+
+def load_config(path: str) -> RunConfig:
+    """Read, validate and resolve a run config; every problem raises ConfigError."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    config = parse_config(data, origin=path)
+    base_dir = os.path.dirname(os.path.abspath(path))
+    sources = tuple(
+        dataclasses.replace(source, paths=tuple(_absolute(p, base_dir) for p in source.paths)) for source in config.sources
+    )
+    config = dataclasses.replace(config, sources=sources)
+    for source in config.sources:
+        find_inputs(source)  # a source with no files is a config error, found now
+    return config
+
+
+def _glob_root(pattern: str) -> str:
+    """The folder part of a glob before its first wildcard."""
+    head = pattern
+    for index, char in enumerate(pattern):
+        if char in "*?[":
+            head = pattern[:index]
+            break
+    return head if head.endswith("/") else os.path.dirname(head) + "/"
+
+
+def _match(pattern: str) -> list[str]:
+    if is_remote(pattern):
+        from apache_beam.io.filesystems import FileSystems
+
+        return [meta.path for result in FileSystems.match([pattern]) for meta in result.metadata_list]
+    return [path for path in glob.glob(pattern, recursive=True) if os.path.isfile(path)]
+
+
+def find_inputs(source: SourceConfig) -> tuple[InputFile, ...]:
+    """The files of a source, sorted, each once, with paths relative to the source's root."""
+    matched: dict[str, None] = {}
+    for pattern in source.paths:
+        found = _match(pattern)
+        if not found:
+            raise ConfigError(f"sources ({source.name}).paths: no file matches '{pattern}'")
+        matched.update(dict.fromkeys(found))
+    roots = [_glob_root(pattern) for pattern in source.paths]
+    root = os.path.commonpath(roots) if len(roots) > 1 else roots[0].rstrip("/")
+    files = sorted(matched)
+    return tuple(InputFile(path=path, rel=os.path.relpath(path, root) if root else path) for path in files)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def dump_config(config: RunConfig) -> str:
+    """The resolved config (every default filled in, paths absolute) as YAML."""
+    return yaml.safe_dump(_plain(dataclasses.asdict(config)), allow_unicode=True, sort_keys=False)

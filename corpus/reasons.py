@@ -1,0 +1,76 @@
+"""Every reason a report can give for what happened to a document.
+
+This module is the complete list: a verdict carries one of these members, never a free
+string, so a report can name every outcome and a typo fails at import time, not in a
+report nobody reads.
+
+Each reason has a kind:
+- ``ERROR``: the input could not be read or processed; the record goes to ``errors/``.
+- ``REJECT``: a stage decided to remove the document; it goes to ``rejected/<stage>/``.
+- ``REPAIR``: a stage changed the text but kept the document (counted, never removing).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum, unique
+
+
+@unique
+class Kind(StrEnum):
+    ERROR = "error"
+    REJECT = "reject"
+    REPAIR = "repair"
+
+
+@unique
+class Reason(StrEnum):
+    # --- errors while reading (corpus/readers.py) ---
+    UNREADABLE_FILE = "unreadable_file"  # open/read failed (missing, permission, I/O)
+    EMPTY_FILE = "empty_file"  # a file with no bytes at all
+    TRUNCATED_FILE = "truncated_file"  # gzip/zstd stream ends early or is corrupt
+    UNDECODABLE_TEXT = "undecodable_text"  # bytes invalid in the file's (detected) encoding
+    MALFORMED_JSON = "malformed_json"  # a JSON line that does not parse
+    NOT_AN_OBJECT = "not_an_object"  # a JSON line that parses to a list, number, ...
+    MISSING_TEXT = "missing_text"  # the text field is absent or null
+    NON_STRING_TEXT = "non_string_text"  # the text field is a number, list, ...
+    BAD_ID = "bad_id"  # the id field is present but not a string or integer
+    DOCUMENT_TOO_LARGE = "document_too_large"  # above the configured max_doc_bytes
+    BAD_PARQUET = "bad_parquet"  # unreadable Parquet file or missing column
+    BAD_WARC_RECORD = "bad_warc_record"  # broken WARC/HTTP headers
+    HTML_EXTRACTION_FAILED = "html_extraction_failed"  # the HTML parser gave up
+    UNSUPPORTED_CONTENT = "unsupported_content"  # a WARC response that is not text (image, PDF)
+    # --- errors inside a stage (filters/stage.py) ---
+    STAGE_EXCEPTION = "stage_exception"  # a stage raised on this document
+
+    # --- rejections by the clean stage (filters/clean.py) ---
+    TOO_FEW_CHINESE = "too_few_chinese"  # PanGu rule 1: under 60% Chinese characters
+    TOO_SHORT = "too_short"  # PanGu rule 1: fewer than 150 characters
+
+    @property
+    def kind(self) -> Kind:
+        return _KIND[self]
+
+
+_KIND: dict[Reason, Kind] = {
+    Reason.UNREADABLE_FILE: Kind.ERROR,
+    Reason.EMPTY_FILE: Kind.ERROR,
+    Reason.TRUNCATED_FILE: Kind.ERROR,
+    Reason.UNDECODABLE_TEXT: Kind.ERROR,
+    Reason.MALFORMED_JSON: Kind.ERROR,
+    Reason.NOT_AN_OBJECT: Kind.ERROR,
+    Reason.MISSING_TEXT: Kind.ERROR,
+    Reason.NON_STRING_TEXT: Kind.ERROR,
+    Reason.BAD_ID: Kind.ERROR,
+    Reason.DOCUMENT_TOO_LARGE: Kind.ERROR,
+    Reason.BAD_PARQUET: Kind.ERROR,
+    Reason.BAD_WARC_RECORD: Kind.ERROR,
+    Reason.HTML_EXTRACTION_FAILED: Kind.ERROR,
+    Reason.UNSUPPORTED_CONTENT: Kind.ERROR,
+    Reason.STAGE_EXCEPTION: Kind.ERROR,
+    Reason.TOO_FEW_CHINESE: Kind.REJECT,
+    Reason.TOO_SHORT: Kind.REJECT,
+}
+
+_missing = set(Reason) - set(_KIND)
+if _missing:  # a new reason without a kind would break every report that groups by kind
+    raise RuntimeError(f"reasons without a kind: {sorted(r.value for r in _missing)}")

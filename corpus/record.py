@@ -1,0 +1,130 @@
+"""The one record that flows through every stage, and the verdicts it carries.
+
+Beam forbids changing an input element, and reports need to know why each document left,
+so a ``Document`` is frozen: a stage returns a new one (``with_verdict``) that carries the
+stage's verdict along with every earlier one.
+
+``meta`` is a tuple of ``(key, value)`` pairs sorted by key, not a dict: it is truly
+immutable, hashable, and serialises in one order on every runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from corpus.reasons import Kind, Reason
+
+MetaValue = str | int | float | bool | None
+Meta = tuple[tuple[str, MetaValue], ...]
+
+
+def make_meta(values: Mapping[str, MetaValue] | Iterable[tuple[str, MetaValue]]) -> Meta:
+    pairs = values.items() if isinstance(values, Mapping) else values
+    return tuple(sorted(dict(pairs).items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one stage said about one document.
+
+    ``enforced`` is False when the stage ran in annotate mode: the reason and score are
+    recorded (to tune thresholds) but the document is not removed.
+    """
+
+    stage: str
+    reason: Reason
+    score: float | None = None
+    detail: str = ""
+    enforced: bool = True
+
+    @property
+    def removes(self) -> bool:
+        return self.enforced and self.reason.kind in (Kind.ERROR, Kind.REJECT)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "reason": self.reason.value,
+            "score": self.score,
+            "detail": self.detail,
+            "enforced": self.enforced,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        return cls(
+            stage=data["stage"],
+            reason=Reason(data["reason"]),
+            score=data.get("score"),
+            detail=data.get("detail", ""),
+            enforced=data.get("enforced", True),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    doc_id: str
+    source: str
+    text: str
+    meta: Meta = ()
+    verdicts: tuple[Verdict, ...] = field(default=())
+
+    def with_verdict(self, verdict: Verdict, text: str | None = None) -> Document:
+        """A new document with ``verdict`` appended (and the text replaced, for repairs)."""
+        return replace(
+            self,
+            text=self.text if text is None else text,
+            verdicts=(*self.verdicts, verdict),
+        )
+
+    def with_meta(self, **values: MetaValue) -> Document:
+        return replace(self, meta=make_meta({**dict(self.meta), **values}))
+
+    def meta_value(self, key: str, default: MetaValue = None) -> MetaValue:
+        for name, value in self.meta:
+            if name == key:
+                return value
+        return default
+
+    @property
+    def removal(self) -> Verdict | None:
+        """The verdict that removed this document (error or enforced rejection), if any."""
+        for verdict in self.verdicts:
+            if verdict.removes:
+                return verdict
+        return None
+
+    @property
+    def is_error(self) -> bool:
+        removal = self.removal
+        return removal is not None and removal.reason.kind is Kind.ERROR
+
+    @property
+    def is_rejected(self) -> bool:
+        removal = self.removal
+        return removal is not None and removal.reason.kind is Kind.REJECT
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.text.encode("utf-8", "surrogatepass"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.doc_id,
+            "source": self.source,
+            "text": self.text,
+            "meta": dict(self.meta),
+            "verdicts": [verdict.to_dict() for verdict in self.verdicts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Document:
+        return cls(
+            doc_id=data["id"],
+            source=data["source"],
+            text=data["text"],
+            meta=make_meta(data.get("meta", {})),
+            verdicts=tuple(Verdict.from_dict(v) for v in data.get("verdicts", ())),
+        )

