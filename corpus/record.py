@@ -39,6 +39,11 @@ class Verdict:
     detail: str = ""
     enforced: bool = True
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # Plain tuples pickle several times faster than a slotted dataclass's state, and
+        # Beam pickles every element at each fusion break.
+        return (Verdict, (self.stage, self.reason, self.score, self.detail, self.enforced))
+
     @property
     def removes(self) -> bool:
         return self.enforced and self.reason.kind in (Kind.ERROR, Kind.REJECT)
@@ -70,6 +75,9 @@ class Document:
     text: str
     meta: Meta = ()
     verdicts: tuple[Verdict, ...] = field(default=())
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (Document, (self.doc_id, self.source, self.text, self.meta, self.verdicts))
 
     def with_verdict(self, verdict: Verdict, text: str | None = None) -> Document:
         """A new document with ``verdict`` appended (and the text replaced, for repairs)."""

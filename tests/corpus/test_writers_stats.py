@@ -1,0 +1,92 @@
+"""Writers (sorted, atomic, deterministic) and the run's accounting."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+from corpus import stats, writers
+from corpus.reasons import Reason
+from corpus.record import Document, Verdict, make_meta
+
+
+def _docs() -> list[Document]:
+    kept = [Document(f"k{i}", "news", "新闻" * i, make_meta({"in_bytes": 6 * i})) for i in range(1, 6)]
+    rejected = Document("r1", "web", "短", make_meta({"in_bytes": 3})).with_verdict(Verdict("clean", Reason.TOO_SHORT, 1.0))
+    error = Document("e1", "web", "{bad", make_meta({"in_bytes": 4})).with_verdict(Verdict("read", Reason.MALFORMED_JSON))
+    crashed = Document("c1", "web", "页面", make_meta({"in_bytes": 6})).with_verdict(Verdict("clean", Reason.STAGE_EXCEPTION))
+    return [*kept, rejected, error, crashed]
+
+
+def test_folder_of_each_outcome() -> None:
+    folders = [writers.folder_of(doc) for doc in _docs()]
+    assert folders == ["kept/news"] * 5 + ["rejected/clean", "errors", "errors"]
+
+
+def test_shard_count_and_assignment_are_data_only() -> None:
+    assert writers.shard_count(0, 100) == 1 and writers.shard_count(100, 100) == 1 and writers.shard_count(101, 100) == 2
+    doc = _docs()[0]
+    assert writers.shard_of(doc, 7) == writers.shard_of(Document(doc.doc_id, doc.source, "other text"), 7)
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "jsonl.gz", "parquet"])
+def test_write_shard_sorts_and_round_trips(tmp_path: Path, output_format: str) -> None:
+    docs = _docs()[:5]
+    first = writers.write_shard(str(tmp_path / "a"), "kept/news", 0, 1, reversed(docs), output_format)
+    second = writers.write_shard(str(tmp_path / "b"), "kept/news", 0, 1, docs, output_format)
+    assert first == second  # same bytes whatever the input order
+    assert first.path == f"kept/news/part-00000-of-00001.{writers.extension(output_format)}" and first.docs == 5
+    assert writers.read_written(str(tmp_path / "a"), "kept/news") == sorted(docs, key=lambda d: d.doc_id)
+    assert not [name for name in os.listdir(tmp_path / "a" / "kept" / "news") if ".tmp" in name]
+
+
+def test_gzip_output_has_no_timestamp(tmp_path: Path) -> None:
+    written = writers.write_shard(str(tmp_path), "errors", 0, 1, _docs()[:1], "jsonl.gz")
+    data = (tmp_path / written.path).read_bytes()
+    assert data[4:8] == b"\x00\x00\x00\x00"  # MTIME field of the gzip header
+    assert gzip.decompress(data).decode().startswith('{"id": "k1"')
+
+
+def test_accounting_per_source_and_stage_funnel() -> None:
+    lists = {"news": (), "web": ("clean",)}
+    acc: stats.Accumulator = {}
+    for doc in _docs():
+        stats.add_document(acc, doc, lists)
+    merged = stats.merge([acc, {}])
+    result = stats.finish(merged, {**lists, "empty": ()})
+    web = result["web"]
+    assert (web["docs_in"], web["docs_kept"], web["docs_rejected"], web["docs_error"]) == (
+        3,
+        0,
+        {"clean/too_short": 1},
+        {"malformed_json": 1, "stage_exception": 1},
+    )
+    assert web["bytes_in"] == 3 + 4 + 6
+    assert web["stages"] == {"clean": {"docs_in": 2, "docs_out": 0}}  # the read error never entered clean
+    news = result["news"]
+    assert (news["docs_in"], news["docs_kept"], news["bytes_kept"]) == (5, 5, sum(6 * i for i in range(1, 6)))
+    assert result["empty"]["docs_in"] == 0
+
+
+def test_merge_equals_single_pass() -> None:
+    lists = {"news": (), "web": ("clean",)}
+    docs = _docs()
+    whole: stats.Accumulator = {}
+    for doc in docs:
+        stats.add_document(whole, doc, lists)
+    left: stats.Accumulator = {}
+    right: stats.Accumulator = {}
+    for index, doc in enumerate(docs):
+        stats.add_document(left if index % 2 else right, doc, lists)
+    assert stats.finish(stats.merge([left, right]), lists) == stats.finish(whole, lists)
+
+
+def test_broken_invariant_fails_loudly() -> None:
+    acc: stats.Accumulator = {}
+    stats.add_document(acc, _docs()[0], {"news": ()})
+    acc["news"]["docs_in"] += 1
+    with pytest.raises(stats.AccountingError):
+        stats.finish(acc, {"news": ()})

@@ -1,0 +1,108 @@
+"""The Beam pieces on their own: a stage's tagged outputs, reading, writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from corpus.config import CleanConfig, InputFile, ReadConfig
+from corpus.record import Document
+from corpus.writers import read_written
+from filters.clean import CleanRules
+from filters.stage import RunStage, StageDoFn
+from pipelines.graph import ReadFileDoFn, WriteOutputs
+from tests.conftest import read_all, source
+
+
+class _Explodes:
+    def __init__(self, settings: object) -> None:
+        pass
+
+    def judge(self, doc: Document) -> Document:
+        if "boom" in doc.text:
+            raise ValueError("cannot judge this")
+        return doc
+
+
+def _ids_and_reasons(doc: Document) -> tuple[str, str | None]:
+    return doc.doc_id, doc.removal.reason.value if doc.removal else None
+
+
+def test_stage_sends_rejections_to_the_tagged_output_and_skips_other_sources() -> None:
+    docs = [
+        Document("long", "web", "中" * 200),
+        Document("short", "web", "中" * 10),
+        Document("latin", "web", "x" * 300),
+        Document("other-source", "news", "短"),
+    ]
+    with BeamPipeline() as pipeline:
+        kept, removed = (
+            pipeline
+            | beam.Create(docs)
+            | "Stage/Clean" >> RunStage(StageDoFn("clean", CleanRules, CleanConfig(), frozenset({"web"}), -1))
+        )
+        assert_that(
+            kept | "KeptIds" >> beam.Map(_ids_and_reasons), equal_to([("long", None), ("other-source", None)]), label="kept"
+        )
+        assert_that(
+            removed | "RemovedIds" >> beam.Map(_ids_and_reasons),
+            equal_to([("short", "too_short"), ("latin", "too_few_chinese")]),
+            label="removed",
+        )
+
+
+def test_stage_annotate_mode_keeps_everything() -> None:
+    docs = [Document("short", "web", "中" * 10), Document("long", "web", "中" * 200)]
+    with BeamPipeline() as pipeline:
+        kept, removed = (
+            pipeline
+            | beam.Create(docs)
+            | RunStage(StageDoFn("clean", CleanRules, CleanConfig(mode="annotate"), frozenset({"web"}), -1))
+        )
+        annotated = kept | beam.Map(lambda d: (d.doc_id, [(v.reason.value, v.enforced) for v in d.verdicts]))
+        assert_that(annotated, equal_to([("short", [("too_short", False)]), ("long", [])]), label="kept")
+        assert_that(removed, equal_to([]), label="removed")
+
+
+def test_a_judge_that_raises_makes_an_error_record_not_a_failed_run() -> None:
+    docs = [Document("fine", "web", "好"), Document("bad", "web", "boom")]
+    with BeamPipeline() as pipeline:
+        kept, removed = pipeline | beam.Create(docs) | RunStage(StageDoFn("clean", _Explodes, None, frozenset({"web"}), -1))
+        assert_that(kept | "K" >> beam.Map(_ids_and_reasons), equal_to([("fine", None)]), label="kept")
+        details = removed | "R" >> beam.Map(lambda d: (d.doc_id, d.removal.reason.value, d.removal.detail))
+        assert_that(details, equal_to([("bad", "stage_exception", "ValueError: cannot judge this")]), label="removed")
+
+
+def test_read_dofn_reads_real_files(sample_dir: Path) -> None:
+    path = sample_dir / "ebooks" / "fortunes-zh.jsonl.gz"
+    with BeamPipeline() as pipeline:
+        docs = (
+            pipeline
+            | beam.Create([InputFile(str(path), "fortunes-zh.jsonl.gz")])
+            | beam.ParDo(ReadFileDoFn(source("jsonl", name="ebooks"), ReadConfig(), -1))
+        )
+        expected = [doc.doc_id for doc in read_all(path, "jsonl")]
+        assert len(expected) == 5671  # quotes, Tang and Song poems
+        assert_that(docs | beam.Map(lambda d: d.doc_id), equal_to(expected))
+
+
+def test_write_outputs_shards_by_size_and_sorts(tmp_path: Path) -> None:
+    docs = [Document(f"d{i:03d}", "news", "新闻" * 50) for i in range(40)]
+    docs.append(
+        Document("bad", "news", "x").with_verdict(CleanRules(CleanConfig()).judge(Document("bad", "news", "x")).verdicts[0])
+    )
+    with BeamPipeline() as pipeline:
+        written = pipeline | beam.Create(docs) | WriteOutputs(str(tmp_path), "jsonl", shard_bytes=1000)
+        assert_that(
+            written | beam.Map(lambda f: f.path.split("/part")[0]) | beam.Distinct(), equal_to(["kept/news", "rejected/clean"])
+        )
+    files = sorted((tmp_path / "kept" / "news").iterdir())
+    assert len(files) == 12  # 40 x 300 bytes / 1000 per shard
+    kept = read_written(str(tmp_path), "kept/news")
+    assert sorted(d.doc_id for d in kept) == [f"d{i:03d}" for i in range(40)]
+    for file in files:
+        ids = [line.split('"id": "')[1].split('"')[0] for line in file.read_text().splitlines()]
+        assert ids == sorted(ids)

@@ -1,0 +1,199 @@
+"""`zhcorpus run` end to end on a slice of the real sample corpus, with broken files mixed in.
+
+Checks what the foundation promises: every document read ends in exactly one of kept/,
+rejected/<stage>/ or errors/ with its reason; stats/run.json accounts for all of them;
+outputs are byte-identical across reruns and worker counts; a finished run is not
+overwritten by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from corpus.config import find_inputs, load_config
+from corpus.readers import read_file
+from corpus.writers import read_written
+from pipelines.cli import main
+
+CONFIG = """
+sources:
+  - name: web
+    paths: ["web/*.warc.gz"]
+    format: warc
+    stages: [clean]
+  - name: encyclopedia
+    paths: ["encyclopedia/**/*.txt"]
+    format: text
+  - name: ebooks
+    paths: ["ebooks/*.jsonl*"]
+    format: jsonl
+  - name: public
+    paths: ["public/*.parquet"]
+    format: parquet
+  - name: news
+    paths: ["news/*.jsonl.zst"]
+    format: jsonl
+    stages: [clean]
+output:
+  format: jsonl.gz
+  shard_bytes: 1000000
+"""
+
+
+@pytest.fixture(scope="module")
+def slice_config(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("slice")
+    (root / "web").mkdir()
+    for name in ("libreoffice-help-zh-cn-00003.warc.gz", "libreoffice-help-zh-tw-00003.warc.gz"):
+        shutil.copy(sample_dir / "web" / name, root / "web" / name)
+    for lang in ("zh_CN", "zh_TW"):
+        pages = sorted((sample_dir / "encyclopedia" / lang / "man1").glob("*.txt"))[:40]
+        (root / "encyclopedia" / lang).mkdir(parents=True)
+        for page in pages:
+            shutil.copy(page, root / "encyclopedia" / lang / page.name)
+    (root / "encyclopedia" / "zh_CN" / "empty.txt").write_bytes(b"")
+    (root / "ebooks").mkdir()
+    shutil.copy(sample_dir / "ebooks" / "fortunes-zh.jsonl.gz", root / "ebooks")
+    sanguo = (sample_dir / "ebooks" / "sanguo.jsonl.gz").read_bytes()
+    (root / "ebooks" / "sanguo-cut.jsonl.gz").write_bytes(sanguo[: len(sanguo) // 3])
+    (root / "ebooks" / "broken.jsonl").write_bytes(
+        '{"id": "ok-1", "text": "滚滚长江东逝水"}\n{"id": "bad-json", "text": \n[1]\n{"id": "no-text"}\n'.encode()
+        + "这一行是GBK编码的".encode("gbk")
+        + b"\n"
+    )
+    (root / "public").mkdir()
+    shutil.copy(sample_dir / "public" / "debian-reference.parquet", root / "public")
+    (root / "news").mkdir()
+    shutil.copy(sample_dir / "news" / "peoples-daily-199801.jsonl.zst", root / "news")
+    config = root / "run.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return config
+
+
+def _run(config: Path, out: Path, *extra: str) -> int:
+    return main(["run", str(config), "--out", str(out), "--progress-seconds", "0", *extra])
+
+
+def _fingerprint(out: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(out)): path.read_bytes()
+        for folder in ("kept", "rejected", "errors")
+        for path in sorted((out / folder).rglob("*"))
+        if path.is_file()
+    } | {"stats/run.json": (out / "stats" / "run.json").read_bytes()}
+
+
+@pytest.fixture(scope="module")
+def finished_run(slice_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    assert _run(slice_config, out, "--workers", "1") == 0
+    return out
+
+
+def test_every_document_read_is_written_exactly_once(slice_config: Path, finished_run: Path) -> None:
+    config = load_config(str(slice_config))
+    read = Counter(
+        (doc.source, doc.doc_id)
+        for source in config.sources
+        for file in find_inputs(source)
+        for doc in read_file(file, source, config.read)
+    )
+    folders = ["errors", "rejected/clean", *(f"kept/{s.name}" for s in config.sources)]
+    written = Counter((doc.source, doc.doc_id) for folder in folders for doc in read_written(str(finished_run), folder))
+    assert written == read
+    assert sum(read.values()) > 9000
+
+
+def test_run_json_accounts_for_every_source(finished_run: Path) -> None:
+    report = json.loads((finished_run / "stats" / "run.json").read_text())
+    for name, entry in report["sources"].items():
+        accounted = entry["docs_kept"] + sum(entry["docs_rejected"].values()) + sum(entry["docs_error"].values())
+        assert entry["docs_in"] == accounted, name
+        kept = read_written(str(finished_run), f"kept/{name}")
+        assert entry["docs_kept"] == len(kept)
+        assert entry["bytes_kept"] == sum(doc.size_bytes for doc in kept)
+    assert report["sources"]["ebooks"]["docs_error"] == {
+        "malformed_json": 1,
+        "missing_text": 1,
+        "not_an_object": 1,
+        "truncated_file": 1,
+        "undecodable_text": 1,
+    }
+    assert report["sources"]["encyclopedia"]["docs_error"] == {"empty_file": 1}
+    assert set(report["sources"]["web"]["docs_rejected"]) == {"clean/too_short", "clean/too_few_chinese"}
+    assert report["sources"]["public"]["stages"] == {}
+    web_clean = report["sources"]["web"]["stages"]["clean"]
+    assert web_clean["docs_in"] == report["sources"]["web"]["docs_in"]
+    assert web_clean["docs_out"] == report["sources"]["web"]["docs_kept"]
+    listed = {item["path"] for item in report["outputs"]}
+    on_disk = {str(p.relative_to(finished_run)) for f in ("kept", "rejected", "errors") for p in (finished_run / f).rglob("*.gz")}
+    assert listed == on_disk
+
+
+def test_rejected_and_errors_hold_what_they_should(finished_run: Path) -> None:
+    rejected = read_written(str(finished_run), "rejected/clean")
+    assert rejected and {doc.source for doc in rejected} <= {"web", "news"}
+    for doc in rejected:
+        assert doc.removal is not None and doc.removal.stage == "clean"
+        assert doc.removal.reason.value in ("too_short", "too_few_chinese") and doc.removal.detail
+    errors = {(doc.meta_value("path"), doc.removal.reason.value): doc for doc in read_written(str(finished_run), "errors")}
+    truncated = errors[("sanguo-cut.jsonl.gz", "truncated_file")]
+    assert truncated.source == "ebooks" and isinstance(truncated.meta_value("line"), int)
+    assert errors[("broken.jsonl", "malformed_json")].meta_value("line") == 2
+    assert errors[("broken.jsonl", "undecodable_text")].meta_value("line") == 5
+    assert ("zh_CN/empty.txt", "empty_file") in errors
+    kept_news = read_written(str(finished_run), "kept/news")
+    assert all(len(doc.text) >= 150 for doc in kept_news)  # clean ran on news too
+    assert (finished_run / "config.resolved.yaml").read_text().count("min_chars: 150") == 1
+
+
+def test_progress_lines_are_printed(slice_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(slice_config, tmp_path / "out", "--workers", "1") == 0
+    captured = capsys.readouterr()
+    assert "[zhcorpus] clean:" in captured.err and "[zhcorpus] read web:" in captured.err
+    assert "total" in captured.out and "rejected: clean/" in captured.out
+
+
+def test_outputs_identical_across_reruns_and_worker_counts(slice_config: Path, finished_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "two-workers"
+    assert _run(slice_config, out, "--workers", "2") == 0
+    assert _fingerprint(out) == _fingerprint(finished_run)
+
+
+def test_finished_run_is_not_overwritten_by_accident(
+    slice_config: Path, finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(finished_run, out)
+    assert _run(slice_config, out, "--workers", "1") == 2
+    assert "--overwrite" in capsys.readouterr().err
+    stale = out / "kept" / "web" / "part-99999-of-99999.jsonl.gz"
+    stale.write_bytes(b"left from an older run")
+    assert _run(slice_config, out, "--workers", "1", "--overwrite") == 0
+    assert not stale.exists()
+    assert _fingerprint(out) == _fingerprint(finished_run)
+
+
+def test_partial_run_is_replaced(slice_config: Path, finished_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "crashed"
+    shutil.copytree(finished_run, out)
+    (out / "stats" / "run.json").unlink()  # what a run killed before its last step leaves
+    (out / "kept" / "news" / "part-00000-of-00009.jsonl.gz.tmp-123").write_bytes(b"half")
+    assert _run(slice_config, out, "--workers", "1") == 0
+    assert _fingerprint(out) == _fingerprint(finished_run)
+    assert not list(out.rglob("*.tmp-*"))
+
+
+def test_unimplemented_stage_is_refused_before_any_work(
+    slice_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = slice_config.parent / "dedup.yaml"
+    config.write_text(CONFIG.replace("stages: [clean]\n  - name: encyclopedia", "stages: [clean, dedup]\n  - name: encyclopedia"))
+    assert _run(config, tmp_path / "out") == 2
+    assert "dedup not implemented" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
