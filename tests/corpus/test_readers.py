@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import pyarrow as pa
@@ -309,3 +310,27 @@ def test_warc_records_of_every_kind(tmp_path: Path) -> None:
     assert docs[0].text.strip() == "正文段落。" and docs[0].meta_value("title") == "标题"
     assert docs[3].text == "已经提取的文本" and docs[4].text == "纯文本"
     assert docs[0].meta_value("url") == "http://a/1" and docs[0].doc_id == "urn:uuid:test-0"
+
+
+def test_reading_streams_in_bounded_memory(sample_dir: Path, tmp_path: Path) -> None:
+    records = _news_records(sample_dir)
+    path = tmp_path / "big.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for copy in range(8):
+            for record in records:
+                handle.write(json.dumps({"id": f"{copy}-{record['id']}", "text": record["text"]}, ensure_ascii=False) + "\n")
+    from corpus.config import InputFile
+    from corpus.readers import read_file
+    from tests.conftest import source
+
+    tracemalloc.start()
+    try:
+        count = size = 0
+        for doc in read_file(InputFile(str(path), "big.jsonl.gz"), source("jsonl"), ReadConfig()):
+            count += 1
+            size += doc.size_bytes
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 8 * len(records) and size > 40_000_000
+    assert peak < 8_000_000, peak  # a few buffers and one document, not the file

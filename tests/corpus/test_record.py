@@ -38,7 +38,7 @@ def test_meta_is_sorted_pairs_and_immutable() -> None:
     doc = _doc().with_meta(url="http://x", line=4)
     assert doc.meta == (("line", 4), ("path", "a.jsonl"), ("url", "http://x"))
     assert doc.meta_value("url") == "http://x" and doc.meta_value("missing", 0) == 0
-    hash(doc.meta)  # hashable: truly immutable
+    assert {doc.meta}  # usable in a set: hashable, truly immutable
 
 
 def test_dict_round_trip_and_pickle() -> None:
