@@ -42,9 +42,24 @@ class Reason(StrEnum):
     # --- errors inside a stage (filters/stage.py) ---
     STAGE_EXCEPTION = "stage_exception"  # a stage raised on this document
 
+    # --- repairs by the clean stage (filters/clean.py): the document stays ---
+    UNICODE_REPAIRED = "unicode_repaired"  # control/zero-width/private-use out, full-width, spaces
+    SYMBOLS_REMOVED = "symbols_removed"  # PanGu rule 2: decorative runs, repeated punctuation
+    CONVERTED_TO_SIMPLIFIED = "converted_to_simplified"  # PanGu rule 4: OpenCC t2s / tw2sp / hk2s
+    NAVIGATION_REMOVED = "navigation_removed"  # PanGu rule 5: navigation and boilerplate lines
+    PARAGRAPHS_DEDUPLICATED = "paragraphs_deduplicated"  # PanGu rule 2: repeated paragraphs
+    PII_EMAIL = "pii_email"  # e-mail addresses masked
+    PII_URL = "pii_url"  # URLs masked
+    PII_ID_CARD = "pii_id_card"  # mainland ID card numbers masked
+    PII_PHONE = "pii_phone"  # phone numbers masked
+
     # --- rejections by the clean stage (filters/clean.py) ---
-    TOO_FEW_CHINESE = "too_few_chinese"  # PanGu rule 1: under 60% Chinese characters
+    TITLE_ONLY = "title_only"  # PanGu rule 1: only the title of a page
     TOO_SHORT = "too_short"  # PanGu rule 1: fewer than 150 characters
+    TOO_FEW_CHINESE = "too_few_chinese"  # PanGu rule 1: under 60% Chinese characters
+    ADVERTISEMENT = "advertisement"  # PanGu rule 3: advertisement keywords
+    REPETITIVE_LINES = "repetitive_lines"  # Gopher: too many characters in repeated lines
+    REPETITIVE_NGRAMS = "repetitive_ngrams"  # Gopher: one character n-gram covers too much
 
     @property
     def kind(self) -> Kind:
@@ -67,8 +82,21 @@ _KIND: dict[Reason, Kind] = {
     Reason.HTML_EXTRACTION_FAILED: Kind.ERROR,
     Reason.UNSUPPORTED_CONTENT: Kind.ERROR,
     Reason.STAGE_EXCEPTION: Kind.ERROR,
-    Reason.TOO_FEW_CHINESE: Kind.REJECT,
+    Reason.UNICODE_REPAIRED: Kind.REPAIR,
+    Reason.SYMBOLS_REMOVED: Kind.REPAIR,
+    Reason.CONVERTED_TO_SIMPLIFIED: Kind.REPAIR,
+    Reason.NAVIGATION_REMOVED: Kind.REPAIR,
+    Reason.PARAGRAPHS_DEDUPLICATED: Kind.REPAIR,
+    Reason.PII_EMAIL: Kind.REPAIR,
+    Reason.PII_URL: Kind.REPAIR,
+    Reason.PII_ID_CARD: Kind.REPAIR,
+    Reason.PII_PHONE: Kind.REPAIR,
+    Reason.TITLE_ONLY: Kind.REJECT,
     Reason.TOO_SHORT: Kind.REJECT,
+    Reason.TOO_FEW_CHINESE: Kind.REJECT,
+    Reason.ADVERTISEMENT: Kind.REJECT,
+    Reason.REPETITIVE_LINES: Kind.REJECT,
+    Reason.REPETITIVE_NGRAMS: Kind.REJECT,
 }
 
 _missing = set(Reason) - set(_KIND)

@@ -26,7 +26,7 @@ from corpus import stats, writers
 from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
 from corpus.readers import read_file
 from corpus.record import Document
-from filters.clean import CleanRules
+from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.stage import ProgressMeter, RunStage, StageDoFn
 
 RUN_STATS = "stats/run.json"
@@ -34,10 +34,12 @@ RUN_STATS = "stats/run.json"
 
 def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
     """Stage name -> (judge class, its settings). Grows as stages land."""
-    return {"clean": (CleanRules, config.stages.clean)}
+    return {"clean": (CleanRules, CleanPlan.for_sources(config.stages.clean, config.sources))}
 
 
 def check_stages_available(config: RunConfig) -> None:
+    """Everything a run needs that the config only names: stages, rule files."""
+    load_clean_rules(config.stages.clean)  # a broken rule file is a config error, found now
     available = stage_judges(config)
     for source in config.sources:
         missing = [stage for stage in source.stages if stage not in available]

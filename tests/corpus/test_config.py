@@ -25,6 +25,9 @@ sources:
 def config_dir(tmp_path: Path) -> Path:
     (tmp_path / "news").mkdir()
     (tmp_path / "news" / "a.jsonl").write_text('{"text": "新闻"}\n', encoding="utf-8")
+    (tmp_path / "gbk.txt").write_bytes("# 广告\n加微信\n".encode("gbk"))
+    (tmp_path / "badre.txt").write_text("re:([unclosed\n", encoding="utf-8")
+    (tmp_path / "control.txt").write_text("加\u200b微信\n", encoding="utf-8")
     return tmp_path
 
 
@@ -102,6 +105,13 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
         ("sources: [\n", "not valid YAML"),
         (GOOD.replace("format: jsonl", "format: jsonl\n    name: other"), "appears twice"),
         (GOOD.replace("[clean]", "[spam]"), "spam not implemented in this version"),
+        (GOOD.replace("weight: 0.5", "rules_off: [navigaton]"), "sources[0] (news).rules_off[0]"),
+        (GOOD + "stages:\n  clean:\n    convert: s2t\n", "stages.clean.convert"),
+        (GOOD + "stages:\n  clean:\n    ad_rules: missing.txt\n", "missing.txt: cannot be read"),
+        (GOOD + "stages:\n  clean:\n    ad_rules: gbk.txt\n", "gbk.txt: not UTF-8 (line 1)"),
+        (GOOD + "stages:\n  clean:\n    navigation_rules: badre.txt\n", "badre.txt, line 1: bad pattern"),
+        (GOOD + "stages:\n  clean:\n    ad_rules: badre.txt\n", "patterns (re:) are not allowed"),
+        (GOOD + "stages:\n  clean:\n    ad_rules: control.txt\n", "control.txt, line 1: invalid characters U+200B"),
     ],
 )
 def test_bad_config_exits_2_naming_the_key(
@@ -127,3 +137,13 @@ def test_parse_config_reports_every_problem_at_once() -> None:
         parse_config({"sources": [{"name": "a", "paths": ["x"], "format": "nope", "extra": 1}], "seed": "x"})
     message = str(caught.value)
     assert "sources[0] (a).format" in message and "unknown key 'extra'" in message and "seed" in message
+
+
+def test_rule_file_paths_are_relative_to_the_config(config_dir: Path) -> None:
+    (config_dir / "rules").mkdir()
+    (config_dir / "rules" / "ads.txt").write_text("加微信\n", encoding="utf-8")
+    path = config_dir / "run.yaml"
+    path.write_text(GOOD + "stages:\n  clean:\n    ad_rules: rules/ads.txt\n", encoding="utf-8")
+    config = load_config(str(path))
+    assert config.stages.clean.ad_rules == str(config_dir / "rules" / "ads.txt")
+    assert config.stages.clean.navigation_rules is None  # the example list shipped in filters/rules/

@@ -11,7 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from corpus.config import CleanConfig, InputFile, ReadConfig
 from corpus.record import Document
 from corpus.writers import read_written
-from filters.clean import CleanRules
+from filters.clean import CleanPlan, CleanRules
 from filters.stage import RunStage, StageDoFn
 from pipelines.graph import ReadFileDoFn, WriteOutputs
 from tests.conftest import read_all, source
@@ -27,14 +27,18 @@ class _Explodes:
         return doc
 
 
+LONG = "".join(chr(0x4E00 + i) for i in range(200))  # 200 distinct ideographs: passes every rule
+SHORT = LONG[:10]
+
+
 def _ids_and_reasons(doc: Document) -> tuple[str, str | None]:
     return doc.doc_id, doc.removal.reason.value if doc.removal else None
 
 
 def test_stage_sends_rejections_to_the_tagged_output_and_skips_other_sources() -> None:
     docs = [
-        Document("long", "web", "中" * 200),
-        Document("short", "web", "中" * 10),
+        Document("long", "web", LONG),
+        Document("short", "web", SHORT),
         Document("latin", "web", "x" * 300),
         Document("other-source", "news", "短"),
     ]
@@ -42,28 +46,28 @@ def test_stage_sends_rejections_to_the_tagged_output_and_skips_other_sources() -
         kept, removed = (
             pipeline
             | beam.Create(docs)
-            | "Stage/Clean" >> RunStage(StageDoFn("clean", CleanRules, CleanConfig(), frozenset({"web"}), -1))
+            | "Stage/Clean" >> RunStage(StageDoFn("clean", CleanRules, CleanPlan(CleanConfig()), frozenset({"web"}), -1))
         )
         assert_that(
             kept | "KeptIds" >> beam.Map(_ids_and_reasons), equal_to([("long", None), ("other-source", None)]), label="kept"
         )
         assert_that(
             removed | "RemovedIds" >> beam.Map(_ids_and_reasons),
-            equal_to([("short", "too_short"), ("latin", "too_few_chinese")]),
+            equal_to([("short", "title_only"), ("latin", "too_few_chinese")]),
             label="removed",
         )
 
 
 def test_stage_annotate_mode_keeps_everything() -> None:
-    docs = [Document("short", "web", "中" * 10), Document("long", "web", "中" * 200)]
+    docs = [Document("short", "web", SHORT), Document("long", "web", LONG)]
     with BeamPipeline() as pipeline:
         kept, removed = (
             pipeline
             | beam.Create(docs)
-            | RunStage(StageDoFn("clean", CleanRules, CleanConfig(mode="annotate"), frozenset({"web"}), -1))
+            | RunStage(StageDoFn("clean", CleanRules, CleanPlan(CleanConfig(mode="annotate")), frozenset({"web"}), -1))
         )
         annotated = kept | beam.Map(lambda d: (d.doc_id, [(v.reason.value, v.enforced) for v in d.verdicts]))
-        assert_that(annotated, equal_to([("short", [("too_short", False)]), ("long", [])]), label="kept")
+        assert_that(annotated, equal_to([("short", [("title_only", False), ("too_short", False)]), ("long", [])]), label="kept")
         assert_that(removed, equal_to([]), label="removed")
 
 
@@ -92,7 +96,9 @@ def test_read_dofn_reads_real_files(sample_dir: Path) -> None:
 def test_write_outputs_shards_by_size_and_sorts(tmp_path: Path) -> None:
     docs = [Document(f"d{i:03d}", "news", "新闻" * 50) for i in range(40)]
     docs.append(
-        Document("bad", "news", "x").with_verdict(CleanRules(CleanConfig()).judge(Document("bad", "news", "x")).verdicts[0])
+        Document("bad", "news", "x").with_verdict(
+            CleanRules(CleanPlan(CleanConfig())).judge(Document("bad", "news", "x")).removal
+        )
     )
     with BeamPipeline() as pipeline:
         written = pipeline | beam.Create(docs) | WriteOutputs(str(tmp_path), "jsonl", shard_bytes=1000)

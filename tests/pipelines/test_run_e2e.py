@@ -17,6 +17,7 @@ import pytest
 
 from corpus.config import find_inputs, load_config
 from corpus.readers import read_file
+from corpus.reasons import Kind, Reason
 from corpus.writers import read_written
 from pipelines.cli import main
 
@@ -125,7 +126,14 @@ def test_run_json_accounts_for_every_source(finished_run: Path) -> None:
         "undecodable_text": 1,
     }
     assert report["sources"]["encyclopedia"]["docs_error"] == {"empty_file": 1}
-    assert set(report["sources"]["web"]["docs_rejected"]) == {"clean/too_short", "clean/too_few_chinese"}
+    web_rejected = report["sources"]["web"]["docs_rejected"]
+    assert (
+        {"clean/too_short", "clean/too_few_chinese"}
+        <= set(web_rejected)
+        <= {f"clean/{r.value}" for r in Reason if r.kind is Kind.REJECT}
+    )
+    assert report["sources"]["web"]["repairs"]["clean/navigation_removed"] > 900  # every page has its header
+    assert report["sources"]["web"]["repairs"]["clean/converted_to_simplified"] > 200  # the zh-TW pages
     assert report["sources"]["public"]["stages"] == {}
     web_clean = report["sources"]["web"]["stages"]["clean"]
     assert web_clean["docs_in"] == report["sources"]["web"]["docs_in"]
@@ -140,7 +148,7 @@ def test_rejected_and_errors_hold_what_they_should(finished_run: Path) -> None:
     assert rejected and {doc.source for doc in rejected} <= {"web", "news"}
     for doc in rejected:
         assert doc.removal is not None and doc.removal.stage == "clean"
-        assert doc.removal.reason.value in ("too_short", "too_few_chinese") and doc.removal.detail
+        assert doc.removal.reason.kind is Kind.REJECT and doc.removal.detail
     errors = {(doc.meta_value("path"), doc.removal.reason.value): doc for doc in read_written(str(finished_run), "errors")}
     truncated = errors[("sanguo-cut.jsonl.gz", "truncated_file")]
     assert truncated.source == "ebooks" and isinstance(truncated.meta_value("line"), int)

@@ -1,0 +1,86 @@
+"""Finding many terms in a text at once: one Aho-Corasick automaton (pyahocorasick).
+
+Terms and text are compared after the same normalisation (NFKC, then lower case), so
+full-width letters, ligatures and case do not hide a term. A term made only of Latin
+letters and digits matches only as a whole word: measured here, a raw substring list of
+public sensitive terms flagged 14 of 15 debian-reference chapters through short Latin
+entries such as "sm" and "anal" inside "analysis". Chinese terms match anywhere, as
+Chinese has no spaces between words.
+
+The automaton is built once (in a DoFn's ``setup()``) and is then read-only.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+
+
+def normalise_term(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _is_latin_word(term: str) -> bool:
+    return term.isascii() and term.replace("-", "").replace("_", "").isalnum()
+
+
+def _word_char(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char in "-_")
+
+
+@dataclass(frozen=True)
+class Hit:
+    term: str
+    """The term as normalised."""
+    start: int
+    end: int
+    """Positions in the normalised text (for NFKC-stable text, the text itself)."""
+
+
+class TermMatcher:
+    def __init__(self, terms: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        self._size = 0
+        for term in terms:
+            normalised = normalise_term(term).strip()
+            if normalised and normalised not in self._automaton:
+                self._automaton.add_word(normalised, (normalised, _is_latin_word(normalised)))
+                self._size += 1
+        if self._size:
+            self._automaton.make_automaton()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def find(self, text: str) -> list[Hit]:
+        """Every occurrence, in order of position (overlapping and nested ones included)."""
+        if not self._size or not text:
+            return []
+        normalised = normalise_term(text)
+        hits = []
+        for end_index, (term, latin) in self._automaton.iter(normalised):
+            start = end_index - len(term) + 1
+            if latin and (
+                (start > 0 and _word_char(normalised[start - 1]))
+                or (end_index + 1 < len(normalised) and _word_char(normalised[end_index + 1]))
+            ):
+                continue
+            hits.append(Hit(term, start, end_index + 1))
+        hits.sort(key=lambda hit: (hit.start, hit.end))
+        return hits
+
+    def longest(self, text: str) -> list[Hit]:
+        """Leftmost-longest occurrences that do not overlap: in 领取优惠券 the term
+        优惠券 inside 领取优惠券 is not a second hit."""
+        chosen: list[Hit] = []
+        for hit in sorted(self.find(text), key=lambda hit: (hit.start, -hit.end)):
+            if not chosen or hit.start >= chosen[-1].end:
+                chosen.append(hit)
+        return chosen
+
+    def distinct(self, text: str) -> list[str]:
+        """The distinct terms of the leftmost-longest occurrences, in order of first one."""
+        return list(dict.fromkeys(hit.term for hit in self.longest(text)))
