@@ -88,6 +88,18 @@ class SourceConfig:
     rules_off: tuple[CleanRule, ...] = ()
     """Rules of its stages this source skips, e.g. ``[title_only, navigation]``."""
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        import codecs
+
+        if encoding != "auto":
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ValueError(f"unknown encoding {encoding!r} (use auto, utf-8, gb18030, big5, utf-16 ...)") from None
+        return encoding
+
     @field_validator("stages")
     @classmethod
     def _stages_unique(cls, stages: tuple[str, ...]) -> tuple[str, ...]:

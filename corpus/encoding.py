@@ -1,27 +1,34 @@
-"""Finding a file's text encoding: UTF-8 first, then GB18030/GBK, Big5 and UTF-16.
+"""Finding a file's text encoding: UTF-8 first, then GB18030/GBK, Big5 and UTF-16/32.
 
-Chinese files in the wild come in GBK (mainland), Big5 (Taiwan, Hong Kong) and UTF-16 with
-a byte order mark (Windows exports), mostly without saying so. The decision is made once
-per file from its first bytes:
+Chinese files in the wild come in GBK (mainland), Big5 (Taiwan, Hong Kong) and UTF-16
+(Windows exports), mostly without saying so. The decision is made once per file from its
+first 64 KB (``SNIFF_BYTES``):
 
-1. A byte order mark decides (UTF-8-SIG, UTF-16).
-2. If most non-ASCII lines of the sample are valid UTF-8, the file is UTF-8. Deciding by
-   majority, not by the first failure, matters: a UTF-8 file with one stray GBK line must
-   stay UTF-8 (that line becomes an error record), because GB18030 decodes almost any byte
-   string and would silently turn every UTF-8 line into mojibake.
-3. Otherwise the bytes that failed go to resiliparse's detector (uchardet); measured on
-   real man pages re-encoded here, it named GB18030 60/60 and Big5 59/59, where
-   charset-normalizer missed 1 and 2. GBK and GB2312 widen to GB18030 and Big5 to
-   Big5-HKSCS, their supersets, so that rarer characters still decode.
+1. A byte order mark decides (UTF-32 is checked before UTF-16, whose mark it starts with).
+2. UTF-16 without a mark: NUL bytes making up a tenth of the sample, nearly all at odd
+   (little-endian) or even (big-endian) positions, and a strict decode that succeeds. A
+   block of NULs (a zero-filled tail) has them at both and is not UTF-16.
+3. UTF-8 if the sample decodes (a character cut at the end of the sample is not a
+   failure), or if most of its non-ASCII lines do: a UTF-8 file with one stray GBK line
+   stays UTF-8 (that line becomes an error record), because GB18030 decodes almost any
+   bytes and would silently turn every UTF-8 line into mojibake.
+4. Otherwise only GB18030 and Big5-HKSCS (the supersets of GBK/GB2312 and Big5) are
+   candidates, never a Latin code page. Each decodes the lines that failed as UTF-8; the
+   one whose text has most of the 5,000 commonest Chinese characters (simplified and
+   traditional, from jieba's dictionary and OpenCC) and fewest replacement, private-use
+   and C1 control characters wins. resiliparse's detector (uchardet) breaks ties; on re-
+   encoded real man pages it named GB18030 60/60 and Big5 59/59.
 """
 
 from __future__ import annotations
 
 import codecs
-
-from resiliparse.parse.encoding import detect_encoding
+import functools
+import os
+import unicodedata
 
 SNIFF_BYTES = 1 << 16
+LEGACY_CANDIDATES = ("gb18030", "big5hkscs")
 
 _WIDER = {
     "gb2312": "gb18030",
@@ -33,7 +40,8 @@ _WIDER = {
 }
 
 
-def _normalise(name: str) -> str | None:
+def normalise_encoding(name: str) -> str | None:
+    """Python's name for an encoding, widened to its Chinese superset; None if unknown."""
     try:
         canonical = codecs.lookup(name).name
     except LookupError:
@@ -46,33 +54,90 @@ def is_ascii_compatible(encoding: str) -> bool:
     return not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
 
 
-def sniff_encoding(sample: bytes, declared: str = "auto") -> str:
-    """The encoding to decode a file with, judged from its first bytes."""
+def _decodes(data: bytes, encoding: str, at_eof: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(data, final=at_eof)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_without_bom(sample: bytes, at_eof: bool) -> str | None:
+    nuls = sample.count(0)
+    if nuls * 10 < len(sample):
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= nuls * 0.9:
+        encoding = "utf-16-le"
+    elif even >= nuls * 0.9:
+        encoding = "utf-16-be"
+    else:
+        return None
+    return encoding if _decodes(sample, encoding, at_eof) else None
+
+
+@functools.cache
+def _common_chinese() -> frozenset[str]:
+    """The commonest Chinese characters, simplified and traditional."""
+    import jieba
+    import opencc
+
+    counts: dict[str, int] = {}
+    with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as handle:
+        for line in handle:
+            word, frequency, *_ = line.split()
+            for char in word:
+                counts[char] = counts.get(char, 0) + int(frequency)
+    simplified = "".join(sorted(counts, key=lambda char: -counts[char])[:5000])
+    return frozenset(simplified) | frozenset(opencc.OpenCC("s2t").convert(simplified))
+
+
+def _score(lines: list[bytes], encoding: str) -> float:
+    common = _common_chinese()
+    good = bad = 0
+    for line in lines:
+        text = line.decode(encoding, "replace")
+        good += sum(char in common for char in text)
+        bad += sum(
+            1 for char in text if char == "\ufffd" or (unicodedata.category(char) in ("Co", "Cc") and char not in "\r\n\t")
+        )
+    return good - 3 * bad
+
+
+def _legacy(failing: list[bytes]) -> str:
+    from resiliparse.parse.encoding import detect_encoding
+
+    suggested = normalise_encoding(detect_encoding(b"\n".join(failing)))
+    scores = {encoding: _score(failing, encoding) for encoding in LEGACY_CANDIDATES}
+    best = max(scores.values())
+    winners = [encoding for encoding, score in scores.items() if score == best]
+    return suggested if suggested in winners else winners[0]
+
+
+def sniff_encoding(sample: bytes, declared: str = "auto", at_eof: bool = False) -> str:
+    """The encoding to decode a file with, judged from its first bytes (``at_eof``: the
+    sample is the whole file, so a cut-off character at its end is a real error)."""
     if declared != "auto":
-        return _normalise(declared) or declared
+        return normalise_encoding(declared) or declared
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if sample.count(b"\x00") * 5 > len(sample):  # UTF-16 without a BOM: NUL every other byte
-        detected = _normalise(detect_encoding(sample))
-        return detected if detected and detected.startswith("utf-16") else "utf-16-le"
-
-    lines = sample.split(b"\n")
-    if len(sample) >= SNIFF_BYTES and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut in the middle of a character
-    non_ascii = [line for line in lines if not line.isascii()]
-    if not non_ascii:
+    if 0 in sample:
+        utf16 = _utf16_without_bom(sample[: len(sample) // 2 * 2], at_eof)
+        if utf16:
+            return utf16
+    if _decodes(sample, "utf-8", at_eof):
         return "utf-8"
-    failing = []
-    for line in non_ascii:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            failing.append(line)
+    lines = sample.split(b"\n")
+    if not at_eof and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut anywhere
+    non_ascii = [line for line in lines if not line.isascii()]
+    if not non_ascii:  # one long line, cut by the sample's end, that is not UTF-8
+        return _legacy([sample])
+    failing = [line for line in non_ascii if not _decodes(line, "utf-8", True)]
     if len(failing) * 2 <= len(non_ascii):
         return "utf-8"
-    detected = _normalise(detect_encoding(b"\n".join(failing)))
-    if detected is None or detected in ("utf-8", "ascii"):
-        return "gb18030"  # the most common legacy encoding of Chinese text
-    return detected
+    return _legacy(failing)

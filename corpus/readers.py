@@ -8,25 +8,27 @@ Nothing is lost: a line, row or record that cannot be read becomes an error reco
 ``Document`` whose single verdict has an error ``Reason``, with the file (relative to the
 source's folder), the position (line, row or byte offset) and the first bytes of what was
 there. The rest of the file is still read wherever the format allows it; a truncated
-compressed file keeps every document before the break. Reading streams: memory does not
-grow with the size of a file, and a single document is bounded by ``max_doc_bytes``.
+compressed file keeps every document before the break. A file that holds no record at
+all is one ``empty_file`` error record, so it shows in the accounting. Reading streams:
+memory does not grow with the size of a file, and a single document is bounded by
+``max_doc_bytes`` (for JSONL the raw line is measured, before it is parsed).
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from corpus.config import InputFile, ReadConfig, SourceConfig
-from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, sniff_encoding
+from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, normalise_encoding, sniff_encoding
 from corpus.reasons import Reason
 from corpus.record import Document, MetaValue, Verdict, make_meta
-from corpus.streams import TruncatedStream, open_input
+from corpus.streams import TruncatedStream, open_input, read_sample
 
 READ_STAGE = "read"
 SNIPPET_BYTES = 2000
@@ -35,17 +37,18 @@ SNIPPET_BYTES = 2000
 
 @dataclass
 class _Cursor:
-    """Where a reader is in its file, for the error record when the file breaks."""
+    """Where a reader is in its file, and how many records it produced."""
 
     position: int = 0
     unit: str = "line"
+    records: int = 0
 
 
 def error_record(
-    source: str, file: InputFile, position: int, unit: str, reason: Reason, detail: str, raw: bytes = b""
+    source: str, file: InputFile, position: int, unit: str, reason: Reason, detail: str, raw: bytes = b"", size: int | None = None
 ) -> Document:
     snippet = raw[:SNIPPET_BYTES].decode("utf-8", "replace")
-    meta = {"path": file.rel, unit: position, "in_bytes": len(raw)}
+    meta = {"path": file.rel, unit: position, "in_bytes": len(raw) if size is None else size}
     return Document(
         doc_id=f"{file.rel}:{unit}:{position}",
         source=source,
@@ -55,56 +58,91 @@ def error_record(
     )
 
 
-def _document(source: str, doc_id: str, text: str, **meta: MetaValue) -> Document:
-    meta["in_bytes"] = len(text.encode("utf-8", "surrogatepass"))
+def _document(source: str, file: InputFile, unit: str, position: int, doc_id: str, text: str, **meta: MetaValue) -> Document:
+    """A read document; text that cannot be written as UTF-8 (lone surrogates, as JSON
+    escapes like \\ud800 produce) is an error record instead."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raw = text.encode("utf-8", "replace")
+        return error_record(
+            source, file, position, unit, Reason.UNDECODABLE_TEXT, f"lone surrogate at character {exc.start}", raw
+        )
+    meta["in_bytes"] = size
     return Document(doc_id=doc_id, source=source, text=text, meta=make_meta(meta))
 
 
+def _oserror(exc: OSError) -> str:
+    """An I/O error without the absolute path, so that errors/ is the same on every machine."""
+    what = exc.strerror or (str(exc.args[0]) if exc.args else "")
+    return f"{type(exc).__name__}: {what}" if what else type(exc).__name__
+
+
 def read_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> Iterator[Document]:
-    """Every document of one file, in file order; never raises for bad content."""
+    """Every document of one file, in file order; never raises."""
     cursor = _Cursor()
+
+    def counted(docs: Iterator[Document]) -> Iterator[Document]:
+        for doc in docs:
+            cursor.records += 1
+            yield doc
+
     try:
         match source.format:
             case "jsonl":
-                yield from _read_jsonl(file, source, read, cursor)
+                yield from counted(_read_jsonl(file, source, read, cursor))
             case "parquet":
-                yield from _read_parquet(file, source, read, cursor)
+                yield from counted(_read_parquet(file, source, read, cursor))
             case "text":
-                yield from _read_text(file, source, read, cursor)
+                yield from counted(_read_text(file, source, read, cursor))
             case "warc":
-                yield from _read_warc(file, source, read, cursor)
+                yield from counted(_read_warc(file, source, read, cursor))
     except TruncatedStream as exc:
+        cursor.records += 1
         yield error_record(source.name, file, cursor.position, cursor.unit, Reason.TRUNCATED_FILE, str(exc))
     except OSError as exc:
-        yield error_record(
-            source.name, file, cursor.position, cursor.unit, Reason.UNREADABLE_FILE, f"{type(exc).__name__}: {exc}"
-        )
+        cursor.records += 1
+        yield error_record(source.name, file, cursor.position, cursor.unit, Reason.UNREADABLE_FILE, _oserror(exc))
+    except Exception as exc:  # noqa: BLE001 - a reader bug or an unforeseen input must not end the run
+        cursor.records += 1
+        detail = f"{type(exc).__name__}: {exc}"[:500]
+        yield error_record(source.name, file, cursor.position, cursor.unit, Reason.READER_EXCEPTION, detail)
+    if cursor.records == 0:
+        yield error_record(source.name, file, 0, cursor.unit, Reason.EMPTY_FILE, "the file holds no records")
 
 
 # --- JSONL ---------------------------------------------------------------------------
 
 
-def _lines(stream: BinaryIO, encoding: str, limit: int) -> Iterator[tuple[bytes | str, bool]]:
-    """(line, too_large) pairs; a line over ``limit`` bytes is skipped without being held."""
+def _lines(stream: BinaryIO, encoding: str, limit: int) -> Iterator[tuple[bytes | str, int]]:
+    """(line, size of a line too large to keep, else 0); a line over ``limit`` bytes is
+    skipped without ever being held whole."""
     if not is_ascii_compatible(encoding):
         text_stream = io.TextIOWrapper(stream, encoding=encoding, newline=None)
-        for text_line in text_stream:
-            yield text_line, len(text_line) * 2 > limit
-        return
+        while True:
+            text_line = text_stream.readline(limit + 1)
+            if not text_line:
+                return
+            if len(text_line) > limit and not text_line.endswith("\n"):
+                size = len(text_line)
+                while text_line and not text_line.endswith("\n"):
+                    text_line = text_stream.readline(1 << 20)
+                    size += len(text_line)
+                yield "", size
+                continue
+            yield text_line, 0
     while True:
         line = stream.readline(limit + 1)
         if not line:
             return
         if len(line) > limit and not line.endswith(b"\n"):
+            size = len(line)
             while line and not line.endswith(b"\n"):
                 line = stream.readline(1 << 20)
-            yield b"", True
+                size += len(line)
+            yield b"", size
             continue
-        yield line, False
-
-
-def _decode_line(line: bytes | str, encoding: str) -> str:
-    return line if isinstance(line, str) else line.decode(encoding)
+        yield line, 0
 
 
 def _field_text(record: dict[str, Any], field_name: str) -> tuple[str | None, Reason | None]:
@@ -116,48 +154,35 @@ def _field_text(record: dict[str, Any], field_name: str) -> tuple[str | None, Re
     return value, None
 
 
-def _field_id(value: Any) -> str | None:
-    """The id as a string; None when it has a type an id cannot have."""
-    if isinstance(value, str) and value:
-        return value
+def _field_id(value: Any) -> tuple[str | None, str]:
+    """(the id as a string, or None and why it cannot be an id)."""
+    if isinstance(value, str):
+        return (value, "") if value else (None, "the id is an empty string")
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
+        return str(value), ""
+    return None, f"the id is a {type(value).__name__}"
 
 
 def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
-    with open_input(file.path) as stream:
-        sample = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+    with open_input(file.path) as opened:
+        sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
         if not sample:
             yield error_record(source.name, file, 0, "line", Reason.EMPTY_FILE, "the file has no bytes")
             return
-        encoding = sniff_encoding(sample, source.encoding)
+        encoding = sniff_encoding(sample, source.encoding, at_eof)
         for line, too_large in _lines(stream, encoding, read.max_doc_bytes):
             cursor.position += 1
             lineno = cursor.position
             if too_large:
-                yield error_record(
-                    source.name,
-                    file,
-                    lineno,
-                    "line",
-                    Reason.DOCUMENT_TOO_LARGE,
-                    f"line longer than max_doc_bytes={read.max_doc_bytes}",
-                )
+                detail = f"line of {too_large} bytes > max_doc_bytes={read.max_doc_bytes}"
+                yield error_record(source.name, file, lineno, "line", Reason.DOCUMENT_TOO_LARGE, detail, size=too_large)
                 continue
-            raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+            raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
             try:
-                decoded = _decode_line(line, encoding)
+                decoded = line if isinstance(line, str) else line.decode(encoding)
             except UnicodeDecodeError as exc:
-                yield error_record(
-                    source.name,
-                    file,
-                    lineno,
-                    "line",
-                    Reason.UNDECODABLE_TEXT,
-                    f"invalid {encoding} at byte {exc.start} of the line",
-                    raw,
-                )
+                detail = f"invalid {encoding} at byte {exc.start} of the line"
+                yield error_record(source.name, file, lineno, "line", Reason.UNDECODABLE_TEXT, detail, raw)
                 continue
             if not decoded.strip():
                 continue  # a blank line holds no record
@@ -165,35 +190,30 @@ def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor:
 
 
 def _parse_json_line(decoded: str, raw: bytes, lineno: int, file: InputFile, source: SourceConfig, encoding: str) -> Document:
+    def error(reason: Reason, detail: str) -> Document:
+        return error_record(source.name, file, lineno, "line", reason, detail, raw)
+
     try:
         record = json.loads(decoded)
     except json.JSONDecodeError as exc:
-        return error_record(source.name, file, lineno, "line", Reason.MALFORMED_JSON, f"{exc.msg} at column {exc.colno}", raw)
+        return error(Reason.MALFORMED_JSON, f"{exc.msg} at column {exc.colno}")
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting 100,000 deep
+        return error(Reason.MALFORMED_JSON, f"{type(exc).__name__}: {str(exc)[:200]}")
     if not isinstance(record, dict):
-        return error_record(
-            source.name, file, lineno, "line", Reason.NOT_AN_OBJECT, f"a JSON {type(record).__name__}, not an object", raw
-        )
+        return error(Reason.NOT_AN_OBJECT, f"a JSON {type(record).__name__}, not an object")
     text, problem = _field_text(record, source.text_field)
     if problem is not None:
-        return error_record(source.name, file, lineno, "line", problem, f"field '{source.text_field}'", raw)
+        return error(problem, f"field '{source.text_field}'")
     doc_id = f"{file.rel}:{lineno}"
     if source.id_field is not None and record.get(source.id_field) is not None:
-        given = _field_id(record[source.id_field])
+        given, why = _field_id(record[source.id_field])
         if given is None:
-            return error_record(
-                source.name,
-                file,
-                lineno,
-                "line",
-                Reason.BAD_ID,
-                f"field '{source.id_field}' is a {type(record[source.id_field]).__name__}",
-                raw,
-            )
+            return error(Reason.BAD_ID, f"field '{source.id_field}': {why}")
         doc_id = given
     meta: dict[str, MetaValue] = {"path": file.rel, "line": lineno}
     if encoding not in ("utf-8", "utf-8-sig"):
         meta["encoding"] = encoding
-    return _document(source.name, doc_id, text or "", **meta)
+    return _document(source.name, file, "line", lineno, doc_id, text or "", **meta)
 
 
 # --- Parquet -------------------------------------------------------------------------
@@ -205,27 +225,24 @@ def _read_parquet(file: InputFile, source: SourceConfig, read: ReadConfig, curso
 
     cursor.unit = "row"
     with open_input(file.path) as stream:
+        if not stream.peek(1):  # type: ignore[attr-defined]
+            yield error_record(source.name, file, 0, "row", Reason.EMPTY_FILE, "the file has no bytes")
+            return
         try:
             parquet = pq.ParquetFile(stream)
-        except (pa.ArrowException, ValueError) as exc:
+        except (pa.ArrowException, ValueError, OSError) as exc:
             yield error_record(source.name, file, 0, "row", Reason.BAD_PARQUET, f"not a readable Parquet file: {exc}")
             return
         names = set(parquet.schema_arrow.names)
         if source.text_field not in names:
-            yield error_record(
-                source.name,
-                file,
-                0,
-                "row",
-                Reason.BAD_PARQUET,
-                f"no column '{source.text_field}' (columns: {', '.join(sorted(names))})",
-            )
+            detail = f"no column '{source.text_field}' (columns: {', '.join(sorted(names))})"
+            yield error_record(source.name, file, 0, "row", Reason.BAD_PARQUET, detail)
             return
         columns = [source.text_field]
         if source.id_field is not None and source.id_field in names and source.id_field != source.text_field:
             columns.append(source.id_field)
         try:
-            for batch in parquet.iter_batches(batch_size=1024, columns=columns):
+            for batch in parquet.iter_batches(batch_size=256, columns=columns):
                 texts = batch.column(source.text_field).to_pylist()
                 ids = batch.column(source.id_field).to_pylist() if len(columns) > 1 else [None] * len(texts)
                 for text, given_id in zip(texts, ids, strict=True):
@@ -240,32 +257,28 @@ def _parquet_row(text: Any, given_id: Any, row: int, file: InputFile, source: So
     if text is None:
         return error_record(source.name, file, row, "row", Reason.MISSING_TEXT, f"column '{source.text_field}' is null")
     if not isinstance(text, str):
-        return error_record(
-            source.name,
-            file,
-            row,
-            "row",
-            Reason.NON_STRING_TEXT,
-            f"column '{source.text_field}' holds a {type(text).__name__}",
-            raw,
-        )
-    if len(text) > read.max_doc_bytes or len(text.encode("utf-8", "surrogatepass")) > read.max_doc_bytes:
+        detail = f"column '{source.text_field}' holds a {type(text).__name__}"
+        return error_record(source.name, file, row, "row", Reason.NON_STRING_TEXT, detail, raw)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > read.max_doc_bytes:
+        detail = f"text of {size} bytes > max_doc_bytes={read.max_doc_bytes}"
         return error_record(
             source.name,
             file,
             row,
             "row",
             Reason.DOCUMENT_TOO_LARGE,
-            f"text longer than max_doc_bytes={read.max_doc_bytes}",
+            detail,
             text[:SNIPPET_BYTES].encode("utf-8", "replace"),
+            size,
         )
     doc_id = f"{file.rel}:{row}"
     if given_id is not None:
-        checked = _field_id(given_id)
+        checked, why = _field_id(given_id)
         if checked is None:
-            return error_record(source.name, file, row, "row", Reason.BAD_ID, f"id is a {type(given_id).__name__}", raw)
+            return error_record(source.name, file, row, "row", Reason.BAD_ID, why, raw)
         doc_id = checked
-    return _document(source.name, doc_id, text, path=file.rel, row=row)
+    return _document(source.name, file, "row", row, doc_id, text, path=file.rel, row=row)
 
 
 # --- plain text files ----------------------------------------------------------------
@@ -276,42 +289,41 @@ def _read_text(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
     with open_input(file.path) as stream:
         data = stream.read(read.max_doc_bytes + 1)
         if len(data) > read.max_doc_bytes:
-            yield error_record(
-                source.name,
-                file,
-                0,
-                "byte",
-                Reason.DOCUMENT_TOO_LARGE,
-                f"file longer than max_doc_bytes={read.max_doc_bytes}",
-                data[:SNIPPET_BYTES],
-            )
+            size = len(data)
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+            detail = f"file of {size} bytes > max_doc_bytes={read.max_doc_bytes}"
+            yield error_record(source.name, file, 0, "byte", Reason.DOCUMENT_TOO_LARGE, detail, data[:SNIPPET_BYTES], size)
             return
     if not data:
         yield error_record(source.name, file, 0, "byte", Reason.EMPTY_FILE, "the file has no bytes")
         return
-    encoding = sniff_encoding(data[:SNIFF_BYTES], source.encoding)
+    encoding = sniff_encoding(data[:SNIFF_BYTES], source.encoding, at_eof=len(data) <= SNIFF_BYTES)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
+        detail = f"invalid {encoding} at byte {exc.start}"
         yield error_record(
             source.name,
             file,
             exc.start,
             "byte",
             Reason.UNDECODABLE_TEXT,
-            f"invalid {encoding} at byte {exc.start}",
+            detail,
             data[max(0, exc.start - 100) : exc.start + 100],
+            len(data),
         )
         return
     meta: dict[str, MetaValue] = {"path": file.rel}
     if encoding not in ("utf-8", "utf-8-sig"):
         meta["encoding"] = encoding
-    yield _document(source.name, file.rel, text, **meta)
+    yield _document(source.name, file, "byte", 0, file.rel, text, **meta)
 
 
 # --- WARC / WET ----------------------------------------------------------------------
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 
 
 @dataclass(frozen=True)
@@ -323,14 +335,16 @@ class _HttpResponse:
 
 def _parse_http(block: bytes) -> _HttpResponse | str:
     """The HTTP response in a WARC response block, or what is wrong with it."""
-    head, separator, body = block.partition(b"\r\n\r\n")
-    if not separator:
-        head, separator, body = block.partition(b"\n\n")
-    if not separator or not head.startswith(b"HTTP/"):
-        return "no HTTP status line and header block"
+    ends = [(index, len(mark)) for mark in (b"\r\n\r\n", b"\n\n") if (index := block.find(mark)) >= 0]
+    if not ends:
+        return "no end of the HTTP header block"
+    end, mark_length = min(ends)
+    head, body = block[:end], block[end + mark_length :]
+    if not head.startswith(b"HTTP/"):
+        return "no HTTP status line"
     lines = head.decode("latin-1").splitlines()
     status_parts = lines[0].split()
-    if len(status_parts) < 2 or not status_parts[1].isdigit():
+    if len(status_parts) < 2 or not (status_parts[1].isascii() and status_parts[1].isdigit()):
         return f"bad HTTP status line {lines[0][:80]!r}"
     headers: dict[str, str] = {}
     for line in lines[1:]:
@@ -342,28 +356,39 @@ def _parse_http(block: bytes) -> _HttpResponse | str:
 
 
 def _dechunk(body: bytes) -> bytes:
+    """Undo chunked transfer encoding; ValueError on anything malformed."""
     out, position = [], 0
     while True:
-        end = body.index(b"\r\n", position)
-        size = int(body[position:end].split(b";")[0], 16)
+        end = body.find(b"\r\n", position)
+        size_field = body[position:end].split(b";")[0].strip() if end >= 0 else b""
+        if not _HEX.fullmatch(size_field):
+            raise ValueError(f"bad chunk size at byte {position}")
+        size = int(size_field, 16)
         if size == 0:
             return b"".join(out)
-        out.append(body[end + 2 : end + 2 + size])
+        chunk = body[end + 2 : end + 2 + size]
+        if len(chunk) < size:
+            raise ValueError(f"chunk cut short at byte {position}")
+        out.append(chunk)
         position = end + 2 + size + 2
 
 
-def _decoded_body(response: _HttpResponse) -> bytes:
-    body = response.body
-    if "chunked" in response.headers.get("transfer-encoding", "").lower():
-        body = _dechunk(body)
-    coding = response.headers.get("content-encoding", "").lower()
-    if coding in ("gzip", "x-gzip"):
-        body = gzip.decompress(body)
-    elif coding == "deflate":
-        body = zlib.decompress(body)
-    elif coding not in ("", "identity"):
-        raise ValueError(f"unsupported Content-Encoding {coding!r}")
-    return body
+def _decompress(body: bytes, coding: str, limit: int) -> bytes:
+    """Undo Content-Encoding, never producing more than ``limit`` + 1 bytes."""
+    if coding in ("", "identity"):
+        return body
+    if coding in ("gzip", "x-gzip", "deflate"):
+        wbits = 47 if coding != "deflate" else (15 if body[:1] == b"\x78" else -15)  # 47: gzip or zlib header
+        decompressor = zlib.decompressobj(wbits)
+        data = decompressor.decompress(body, limit + 1)
+        if len(data) <= limit and not decompressor.eof:
+            raise ValueError(f"{coding} body cut short")
+        return data
+    if coding == "br":
+        import brotli
+
+        return brotli.decompress(body)
+    raise ValueError(f"unsupported Content-Encoding {coding!r}")
 
 
 def _content_type(headers: dict[str, str], body: bytes) -> tuple[str, str | None]:
@@ -379,14 +404,28 @@ def _content_type(headers: dict[str, str], body: bytes) -> tuple[str, str | None
     return media, charset
 
 
+def decode_web_text(body: bytes, charset: str | None) -> tuple[str, bool]:
+    """(text, decoded strictly): the declared charset widened to its superset (a page
+    labelled gb2312 often holds GBK characters, like 镕 in 朱镕基), then the file
+    detection of corpus/encoding.py; if neither decodes strictly, the detected encoding
+    with replacement characters."""
+    declared = normalise_encoding(charset) if charset else None
+    detected = sniff_encoding(body[:SNIFF_BYTES], at_eof=len(body) <= SNIFF_BYTES)
+    for encoding in dict.fromkeys(e for e in (declared, detected) if e):
+        try:
+            return body.decode(encoding), True
+        except UnicodeDecodeError:
+            continue
+    return body.decode(detected, "replace"), False
+
+
 def html_to_text(body: bytes, charset: str | None, main_content: bool) -> tuple[str, str]:
     """(text, title) of an HTML page: lines and paragraphs kept, scripts and styles gone."""
     from resiliparse.extract.html2text import extract_plain_text
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
     from resiliparse.parse.html import HTMLTree
 
-    encoding = charset or detect_encoding(body)
-    tree = HTMLTree.parse(bytes_to_str(body, encoding))
+    html, _ = decode_web_text(body, charset)
+    tree = HTMLTree.parse(html)
     text = extract_plain_text(
         tree,
         main_content=main_content,
@@ -413,17 +452,22 @@ def _read_warc(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
             return
         for record in ArchiveIterator(stream, record_types=wanted, parse_http=False, stream_detect=True):
             cursor.position = record.stream_pos
-            yield _warc_document(record, file, source, read, cursor.position)
+            try:
+                yield _warc_document(record, file, source, read, cursor.position)
+            except Exception as exc:  # noqa: BLE001 - one odd record must not end the file
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                yield error_record(source.name, file, cursor.position, "offset", Reason.BAD_WARC_RECORD, detail)
 
 
 def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: ReadConfig, offset: int) -> Document:
     from fastwarc.warc import WarcRecordType
 
-    def error(reason: Reason, detail: str, raw: bytes = b"") -> Document:
-        return error_record(source.name, file, offset, "offset", reason, detail, raw)
+    def error(reason: Reason, detail: str, raw: bytes = b"", size: int | None = None) -> Document:
+        return error_record(source.name, file, offset, "offset", reason, detail, raw, size)
 
     if record.content_length > read.max_doc_bytes:
-        return error(Reason.DOCUMENT_TOO_LARGE, f"record of {record.content_length} bytes > max_doc_bytes={read.max_doc_bytes}")
+        size = record.content_length
+        return error(Reason.DOCUMENT_TOO_LARGE, f"record of {size} bytes > max_doc_bytes={read.max_doc_bytes}", size=size)
     block = record.reader.read()
     if len(block) < record.content_length:
         return error(Reason.TRUNCATED_FILE, f"record holds {len(block)} of its {record.content_length} bytes", block)
@@ -431,9 +475,14 @@ def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: Rea
     doc_id = record_id or f"{file.rel}@{offset}"
     url = record.headers.get("WARC-Target-URI") or ""
     meta: dict[str, MetaValue] = {"path": file.rel, "offset": offset, "url": url}
+
+    def document(text: str) -> Document:
+        doc = _document(source.name, file, "offset", offset, doc_id, text, **meta)
+        return doc if doc.removal is None else doc.with_meta(in_bytes=len(block))
+
     if record.record_type == WarcRecordType.conversion:  # WET: the text is already extracted
         try:
-            return _document(source.name, doc_id, block.decode("utf-8"), **meta)
+            return document(block.decode("utf-8"))
         except UnicodeDecodeError as exc:
             return error(Reason.UNDECODABLE_TEXT, f"WET text is not UTF-8 at byte {exc.start}", block)
     if record.record_type == WarcRecordType.response:
@@ -442,9 +491,16 @@ def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: Rea
             return error(Reason.BAD_WARC_RECORD, response, block)
         meta["http_status"] = response.status
         try:
-            body = _decoded_body(response)
-        except (ValueError, OSError, zlib.error) as exc:
+            body = response.body
+            if "chunked" in response.headers.get("transfer-encoding", "").lower():
+                body = _dechunk(body)
+            body = _decompress(body, response.headers.get("content-encoding", "").lower(), read.max_doc_bytes)
+        except (ValueError, OSError, zlib.error, EOFError) as exc:
             return error(Reason.BAD_WARC_RECORD, f"cannot decode the HTTP body: {exc}", block)
+        if len(body) > read.max_doc_bytes:
+            return error(
+                Reason.DOCUMENT_TOO_LARGE, f"body over max_doc_bytes={read.max_doc_bytes} once decompressed", size=len(block)
+            )
         media, charset = _content_type(response.headers, body)
     else:  # a resource record: the block is the document itself
         body = block
@@ -455,10 +511,10 @@ def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: Rea
         except Exception as exc:  # noqa: BLE001 - any parser failure becomes an error record
             return error(Reason.HTML_EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}", body)
         meta["title"] = title
-        return _document(source.name, doc_id, text, **meta)
+        return document(text)
     if media.startswith("text/"):
-        try:
-            return _document(source.name, doc_id, body.decode(charset or sniff_encoding(body[:SNIFF_BYTES])), **meta)
-        except (UnicodeDecodeError, LookupError) as exc:
-            return error(Reason.UNDECODABLE_TEXT, f"cannot decode {media} body: {exc}", body)
-    return error(Reason.UNSUPPORTED_CONTENT, f"content type {media!r} is not text", body[:SNIPPET_BYTES])
+        text, strict = decode_web_text(body, charset)
+        if not strict:
+            return error(Reason.UNDECODABLE_TEXT, f"{media} body decodes in no candidate encoding", body)
+        return document(text)
+    return error(Reason.UNSUPPORTED_CONTENT, f"content type {media!r} is not text", body[:SNIPPET_BYTES], len(block))

@@ -39,6 +39,7 @@ class Reason(StrEnum):
     BAD_WARC_RECORD = "bad_warc_record"  # broken WARC/HTTP headers
     HTML_EXTRACTION_FAILED = "html_extraction_failed"  # the HTML parser gave up
     UNSUPPORTED_CONTENT = "unsupported_content"  # a WARC response that is not text (image, PDF)
+    READER_EXCEPTION = "reader_exception"  # the reader failed in a way nobody foresaw (a bug)
     # --- errors inside a stage (filters/stage.py) ---
     STAGE_EXCEPTION = "stage_exception"  # a stage raised on this document
 
@@ -81,6 +82,7 @@ _KIND: dict[Reason, Kind] = {
     Reason.BAD_WARC_RECORD: Kind.ERROR,
     Reason.HTML_EXTRACTION_FAILED: Kind.ERROR,
     Reason.UNSUPPORTED_CONTENT: Kind.ERROR,
+    Reason.READER_EXCEPTION: Kind.ERROR,
     Reason.STAGE_EXCEPTION: Kind.ERROR,
     Reason.UNICODE_REPAIRED: Kind.REPAIR,
     Reason.SYMBOLS_REMOVED: Kind.REPAIR,

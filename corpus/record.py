@@ -116,7 +116,7 @@ class Document:
 
     @property
     def size_bytes(self) -> int:
-        return len(self.text.encode("utf-8", "surrogatepass"))
+        return len(self.text.encode("utf-8", "replace"))
 
     def to_dict(self) -> dict[str, Any]:
         return {

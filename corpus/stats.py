@@ -97,16 +97,35 @@ class AccountingError(Exception):
     """The invariant failed: a document was lost or counted twice (a bug, never data)."""
 
 
-def finish(acc: Accumulator, stage_lists: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
-    """The ``sources`` part of stats/run.json, every source present, keys sorted."""
+def finish(
+    acc: Accumulator,
+    stage_lists: Mapping[str, tuple[str, ...]],
+    docs_read: Mapping[str, int] | None = None,
+    docs_written: int | None = None,
+) -> dict[str, Any]:
+    """The ``sources`` part of stats/run.json, every source present, keys sorted.
+
+    Besides the invariant, the counts are checked against two independent ones when
+    given: what the readers produced per source (counted as each file was read) and what
+    the writers wrote. A stage that dropped a document, or a writer that lost one, makes
+    them differ, and the run fails here instead of reporting a corpus it did not write.
+    """
     sources: dict[str, Any] = {}
+    total_in = 0
     for source, stages in sorted(stage_lists.items()):
         entry = acc.get(source, _new_source(stages))
         accounted = entry["docs_kept"] + sum(entry["docs_rejected"].values()) + sum(entry["docs_error"].values())
         if accounted != entry["docs_in"]:
             raise AccountingError(f"source {source}: docs_in={entry['docs_in']} but {accounted} accounted for")
+        if docs_read is not None and docs_read.get(source, 0) != entry["docs_in"]:
+            raise AccountingError(
+                f"source {source}: readers produced {docs_read.get(source, 0)} documents, {entry['docs_in']} reached the end"
+            )
+        total_in += entry["docs_in"]
         sources[source] = {
             key: (dict(sorted(value.items())) if isinstance(value, dict) and key != "stages" else value)
             for key, value in entry.items()
         }
+    if docs_written is not None and docs_written != total_in:
+        raise AccountingError(f"{total_in} documents reached the end but {docs_written} were written")
     return sources

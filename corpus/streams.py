@@ -45,7 +45,7 @@ def _open_raw(path: str) -> BinaryIO:
         from apache_beam.io.filesystems import FileSystems
 
         return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    return open(path, "rb")
+    return open(path, "rb", buffering=_CHUNK)
 
 
 class _ZstdReader(io.RawIOBase):
@@ -57,12 +57,15 @@ class _ZstdReader(io.RawIOBase):
         self._frame = self._decompressor.decompressobj()
         self._in_frame = False
         self._pending = b""
+        self._failure: TruncatedStream | None = None  # raised once the good output is delivered
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         while not self._pending:
+            if self._failure is not None:
+                raise self._failure
             compressed = self._raw.read(_CHUNK)
             if not compressed:
                 if self._in_frame:
@@ -80,7 +83,8 @@ class _ZstdReader(io.RawIOBase):
             try:
                 out.append(self._frame.decompress(compressed))
             except zstandard.ZstdError as exc:
-                raise TruncatedStream(f"corrupt zstd data: {exc}") from exc
+                self._failure = TruncatedStream(f"corrupt zstd data: {exc}")
+                break
             self._in_frame = not self._frame.eof
             if not self._frame.eof:
                 break
@@ -101,7 +105,9 @@ class _CheckedStream(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         try:
-            data = self._inner.read(len(buffer))
+            # read1, not read: GzipFile.read loops and drops what it already decompressed
+            # when the stream then breaks; read1 hands over every byte before the break.
+            data = self._inner.read1(len(buffer))  # type: ignore[attr-defined]
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise TruncatedStream(f"corrupt or truncated gzip data: {exc}") from exc
         size = len(data)
@@ -121,7 +127,37 @@ def open_input(path: str, decompress: bool = True) -> Iterator[BinaryIO]:
         elif compression == "zstd":
             stream = io.BufferedReader(_ZstdReader(raw), _CHUNK)  # type: ignore[arg-type]
         else:
-            stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, _CHUNK)  # type: ignore[arg-type]
+            stream = raw  # opened with a buffer of _CHUNK bytes
         yield stream
     finally:
         raw.close()
+
+
+class _Prefixed(io.RawIOBase):
+    """A sample already read, then the rest of the stream: sniffing without seeking."""
+
+    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
+        self._prefix = prefix
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._prefix:
+            size = min(len(buffer), len(self._prefix))
+            buffer[:size] = self._prefix[:size]
+            self._prefix = self._prefix[size:]
+            return size
+        read1 = getattr(self._rest, "read1", self._rest.read)
+        data = read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def read_sample(stream: BinaryIO, size: int) -> tuple[bytes, bool, BinaryIO]:
+    """(the first ``size`` bytes, whether that is the whole stream, the stream from its
+    start again)."""
+    sample = stream.read(size)
+    at_eof = len(sample) < size
+    return sample, at_eof, io.BufferedReader(_Prefixed(sample, stream), _CHUNK)  # type: ignore[arg-type]

@@ -71,7 +71,7 @@ def json_line(doc: Document) -> str:
 
 
 def _encode_jsonl(lines: list[str], compress: bool) -> bytes:
-    data = "".join(lines).encode("utf-8", "surrogatepass")
+    data = "".join(lines).encode("utf-8")
     if not compress:
         return data
     buffer = io.BytesIO()

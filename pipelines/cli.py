@@ -36,6 +36,8 @@ def _fail(message: str, code: int = EXIT_BAD_CONFIG) -> int:
 
 
 def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError(f"--out {out_dir} is a file, not a folder")
     finished = os.path.exists(os.path.join(out_dir, "stats", "run.json"))
     if finished and not overwrite:
         raise ConfigError(f"{out_dir} holds a finished run; pass --overwrite to replace it")
@@ -56,7 +58,13 @@ def _beam_options(args: argparse.Namespace, extra: list[str]) -> Any:
         workers = args.workers or os.cpu_count() or 1
         mode = "multi_processing" if workers > 1 else "in_memory"
         options += [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
-    return PipelineOptions(options)
+    pipeline_options = PipelineOptions(options)
+    parsers: list[Any] = []  # Beam only logs options it does not know; a typo must stop the run
+    pipeline_options.get_all_options(add_extra_args_fn=parsers.append)
+    _, unknown = parsers[0].parse_known_args(extra)
+    if unknown:
+        raise ConfigError(f"unknown option(s): {' '.join(unknown)} (see zhcorpus run --help; other options go to Beam)")
+    return pipeline_options
 
 
 def _summary(out_dir: str, seconds: float) -> str:
@@ -142,6 +150,13 @@ def cmd_sample_corpus(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all cores) or more, got {number}")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhcorpus", description="Chinese pretraining corpus pipeline (PanGu-style).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -152,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config")
     run.add_argument("--out", required=True, help="output folder (kept/, rejected/, errors/, stats/)")
     run.add_argument("--runner", default="DirectRunner", help="Beam runner (default: DirectRunner)")
-    run.add_argument("--workers", type=int, default=0, help="DirectRunner worker processes (default: all cores)")
+    run.add_argument("--workers", type=_non_negative, default=0, help="DirectRunner worker processes (default: all cores)")
     run.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     run.add_argument("--progress-seconds", type=float, default=30.0, help="seconds between progress lines (<0: none)")
 

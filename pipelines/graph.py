@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from corpus import stats, writers
@@ -30,6 +31,8 @@ from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.stage import ProgressMeter, RunStage, StageDoFn
 
 RUN_STATS = "stats/run.json"
+LEDGER = "ledger"
+"""Tag of the readers' per-file counts, which the accounting checks the end against."""
 
 
 def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
@@ -66,11 +69,14 @@ class ReadFileDoFn(beam.DoFn):
         self._docs = Metrics.counter("read", f"{self._source.name}.docs")
         self._errors = Metrics.counter("read", f"{self._source.name}.errors")
 
-    def process(self, file: InputFile) -> Iterator[Document]:
+    def process(self, file: InputFile) -> Iterator[Any]:
+        count = 0
         for doc in read_file(file, self._source, self._read):
             self._meter.add(doc.size_bytes)
             (self._errors if doc.is_error else self._docs).inc()
+            count += 1
             yield doc
+        yield pvalue.TaggedOutput(LEDGER, (self._source.name, count))
 
 
 class _Accounting(beam.CombineFn):
@@ -91,10 +97,17 @@ class _Accounting(beam.CombineFn):
 
 
 def _write_run_stats(
-    acc: stats.Accumulator, files: list[writers.WrittenFile], out_dir: str, lists: dict[str, tuple[str, ...]]
+    acc: stats.Accumulator,
+    files: list[writers.WrittenFile],
+    ledger: list[tuple[str, int]],
+    out_dir: str,
+    lists: dict[str, tuple[str, ...]],
 ) -> str:
+    docs_read: dict[str, int] = {}
+    for source, count in ledger:
+        docs_read[source] = docs_read.get(source, 0) + count
     report = {
-        "sources": stats.finish(acc, lists),
+        "sources": stats.finish(acc, lists, docs_read=docs_read, docs_written=sum(file.docs for file in files)),
         "outputs": [file.to_dict() for file in sorted(files)],
     }
     data = (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
@@ -140,14 +153,19 @@ def build_pipeline(pipeline: beam.Pipeline, config: RunConfig, out_dir: str, pro
     check_stages_available(config)
     lists = stage_lists(config)
     per_source = []
+    ledgers = []
     for source in config.sources:
         files = find_inputs(source)
-        per_source.append(
+        read = (
             pipeline
             | f"Read/{source.name}/Files" >> beam.Create(files)
             | f"Read/{source.name}/Spread" >> beam.Reshuffle()
-            | f"Read/{source.name}/Parse" >> beam.ParDo(ReadFileDoFn(source, config.read, progress_seconds))
+            | f"Read/{source.name}/Parse"
+            >> beam.ParDo(ReadFileDoFn(source, config.read, progress_seconds)).with_outputs(LEDGER, main="docs")
         )
+        per_source.append(read.docs)
+        ledgers.append(read[LEDGER])
+    ledger = ledgers | "Read/Ledger" >> beam.Flatten()
     docs = per_source | "Read/Merge" >> beam.Flatten() | "Read/Spread" >> beam.Reshuffle()
     read_ok, read_failed = docs | "Read/Split" >> beam.Partition(lambda doc, _: int(doc.is_error), 2)
 
@@ -166,4 +184,10 @@ def build_pipeline(pipeline: beam.Pipeline, config: RunConfig, out_dir: str, pro
     finished = [alive, *removed] | "Finish" >> beam.Flatten()
     written = finished | "Write" >> WriteOutputs(out_dir, config.output.format, config.output.shard_bytes)
     accounting = finished | "Stats/Accounting" >> beam.CombineGlobally(_Accounting(lists))
-    _ = accounting | "Stats/Write" >> beam.Map(_write_run_stats, files=beam.pvalue.AsList(written), out_dir=out_dir, lists=lists)
+    _ = accounting | "Stats/Write" >> beam.Map(
+        _write_run_stats,
+        files=beam.pvalue.AsList(written),
+        ledger=beam.pvalue.AsList(ledger),
+        out_dir=out_dir,
+        lists=lists,
+    )

@@ -106,6 +106,7 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
         (GOOD.replace("format: jsonl", "format: jsonl\n    name: other"), "appears twice"),
         (GOOD.replace("[clean]", "[spam]"), "spam not implemented in this version"),
         (GOOD.replace("weight: 0.5", "rules_off: [navigaton]"), "sources[0] (news).rules_off[0]"),
+        (GOOD.replace("weight: 0.5", "encoding: gbkk"), "unknown encoding 'gbkk'"),
         (GOOD + "stages:\n  clean:\n    convert: s2t\n", "stages.clean.convert"),
         (GOOD + "stages:\n  clean:\n    ad_rules: missing.txt\n", "missing.txt: cannot be read"),
         (GOOD + "stages:\n  clean:\n    ad_rules: gbk.txt\n", "gbk.txt: not UTF-8 (line 1)"),
@@ -147,3 +148,16 @@ def test_rule_file_paths_are_relative_to_the_config(config_dir: Path) -> None:
     config = load_config(str(path))
     assert config.stages.clean.ad_rules == str(config_dir / "rules" / "ads.txt")
     assert config.stages.clean.navigation_rules is None  # the example list shipped in filters/rules/
+
+
+def test_bad_command_lines_exit_2(config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config_dir / "run.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--wokers", "2"]) == 2
+    assert "unknown option(s): --wokers 2" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["run", str(path), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["run", str(path), "--out", str(tmp_path / "o"), "--workers", "-2"])
+    assert caught.value.code == 2

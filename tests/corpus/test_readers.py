@@ -334,3 +334,135 @@ def test_reading_streams_in_bounded_memory(sample_dir: Path, tmp_path: Path) -> 
         tracemalloc.stop()
     assert count == 8 * len(records) and size > 40_000_000
     assert peak < 8_000_000, peak  # a few buffers and one document, not the file
+
+
+# --- found in review: each of these once lost documents or ended the run ------------------
+
+
+def test_plain_jsonl_with_a_long_first_line_is_utf8(sample_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "sanguo.jsonl"
+    path.write_bytes(gzip.decompress((sample_dir / "ebooks" / "sanguo.jsonl.gz").read_bytes()))
+    docs = read_all(path, "jsonl")
+    assert reasons(docs) == [None] * 120 and docs[0].meta_value("encoding") is None
+
+
+def test_truncated_gzip_keeps_every_complete_line(sample_dir: Path, tmp_path: Path) -> None:
+    import zlib
+
+    original = (sample_dir / "ebooks" / "fortunes-zh.jsonl.gz").read_bytes()
+    cut = original[: len(original) * 6 // 10]
+    complete = zlib.decompressobj(31).decompress(cut).count(b"\n")
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(cut)
+    docs = read_all(path, "jsonl")
+    assert len(_ok(docs)) == complete and reasons(docs)[-1] == "truncated_file"
+
+
+def test_zstd_with_garbage_after_it_keeps_every_document(sample_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "news.jsonl.zst"
+    path.write_bytes((sample_dir / "news" / "peoples-daily-199801.jsonl.zst").read_bytes() + b"garbage")
+    docs = read_all(path, "jsonl")
+    assert len(_ok(docs)) == len(_news_records(sample_dir)) and reasons(docs)[-1] == "truncated_file"
+
+
+def test_pathological_json_lines_are_error_records(tmp_path: Path) -> None:
+    lines = [
+        b'{"text": "a", "n": ' + b"1" * 5000 + b"}",
+        b"[" * 100000 + b"]" * 100000,
+        b'{"text": "\\ud800\xe4\xb8\xad"}',
+        b'{"id": "", "text": "x"}',
+    ]
+    docs = read_all(_write_lines(tmp_path / "odd.jsonl", lines), "jsonl")
+    assert reasons(docs) == ["malformed_json", "malformed_json", "undecodable_text", "bad_id"]
+    assert "lone surrogate" in docs[2].removal.detail and "empty string" in docs[3].removal.detail
+
+
+def test_unusual_encodings(tmp_path: Path) -> None:
+    text = "国务院总理今天会见了代表团。"
+    cases = {
+        "utf32.txt": text.encode("utf-32"),
+        "utf16be.txt": ("English words and 中文 " * 30).encode("utf-16-be"),
+        "nul-tail.txt": (text * 200).encode() + b"\0" * 8192,
+        "big5-short.txt": "總覽 SYNOPSIS".encode("big5"),
+        "gbk-short.txt": "概述 SYNOPSIS".encode("gbk"),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    assert read_all(tmp_path / "utf32.txt", "text")[0].text == text
+    assert read_all(tmp_path / "utf16be.txt", "text")[0].text.startswith("English words and 中文")
+    assert read_all(tmp_path / "nul-tail.txt", "text")[0].text.startswith(text)
+    assert read_all(tmp_path / "big5-short.txt", "text")[0].text == "總覽 SYNOPSIS"
+    assert read_all(tmp_path / "gbk-short.txt", "text")[0].text == "概述 SYNOPSIS"
+    odd = tmp_path / "odd-utf16.jsonl"
+    odd.write_bytes('{"text": "中"}\n'.encode("utf-16") + b"\0")
+    docs = read_all(odd, "jsonl")
+    assert docs[0].text == "中" and reasons(docs)[-1] in ("undecodable_text", "reader_exception")
+
+
+def test_empty_files_of_every_kind_are_counted(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"text": pa.array([], pa.string())}), tmp_path / "none.parquet")
+    (tmp_path / "blank.jsonl").write_text("\n\n  \n", encoding="utf-8")
+    (tmp_path / "zero.parquet").write_bytes(b"")
+    for name, fmt in (("none.parquet", "parquet"), ("blank.jsonl", "jsonl"), ("zero.parquet", "parquet")):
+        assert reasons(read_all(tmp_path / name, fmt)) == ["empty_file"], name
+
+
+def test_error_details_hold_no_absolute_path(tmp_path: Path) -> None:
+    (doc,) = read_all(tmp_path / "gone.jsonl", "jsonl")
+    assert str(tmp_path) not in doc.removal.detail and doc.meta_value("path") == "gone.jsonl"
+
+
+def _http(headers: bytes, body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n" + body
+
+
+def test_warc_http_bodies_of_every_kind(tmp_path: Path) -> None:
+    html = "<html><body><p>国务院总理朱镕基今天会见了代表团。</p></body></html>".encode("gbk")
+    chunked = b"6\r\n" + "中文".encode() + b"\r\n0\r\n\r\n"
+    path = tmp_path / "bodies.warc.gz"
+    path.write_bytes(
+        _warc(
+            [
+                (WarcRecordType.response, "http://a/gb2312", _http(b"Content-Type: text/html; charset=gb2312\r\n", html)),
+                (
+                    WarcRecordType.response,
+                    "http://a/chunked",
+                    _http(b"Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n", chunked),
+                ),
+                (
+                    WarcRecordType.response,
+                    "http://a/negative",
+                    _http(b"Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n", b"-6\r\nabcdef\r\n0\r\n\r\n"),
+                ),
+                (
+                    WarcRecordType.response,
+                    "http://a/gzip-cut",
+                    _http(b"Content-Encoding: gzip\r\nContent-Type: text/plain\r\n", gzip.compress(b"x" * 5000)[:-20]),
+                ),
+                (
+                    WarcRecordType.response,
+                    "http://a/gzip",
+                    _http(b"Content-Encoding: gzip\r\nContent-Type: text/plain\r\n", gzip.compress("压缩".encode())),
+                ),
+                (WarcRecordType.response, "http://a/status", b"HTTP/1.1 \xb200 OK\r\n\r\nx"),
+                (WarcRecordType.response, "http://a/lf", b"HTTP/1.1 200 OK\nContent-Type: text/plain\n\n" + "只有换行".encode()),
+            ]
+        )
+    )
+    docs = read_all(path, "warc")
+    assert reasons(docs) == [None, None, "bad_warc_record", "bad_warc_record", None, "bad_warc_record", None]
+    assert docs[0].text.strip() == "国务院总理朱镕基今天会见了代表团。"
+    assert (docs[1].text, docs[4].text, docs[6].text) == ("中文", "压缩", "只有换行")
+    bomb = tmp_path / "bomb.warc.gz"
+    bomb.write_bytes(
+        _warc(
+            [
+                (
+                    WarcRecordType.response,
+                    "http://a/b",
+                    _http(b"Content-Encoding: gzip\r\nContent-Type: text/plain\r\n", gzip.compress(b"x" * 200_000)),
+                )
+            ]
+        )
+    )
+    assert reasons(read_all(bomb, "warc", ReadConfig(max_doc_bytes=10_000))) == ["document_too_large"]

@@ -90,3 +90,15 @@ def test_broken_invariant_fails_loudly() -> None:
     acc["news"]["docs_in"] += 1
     with pytest.raises(stats.AccountingError):
         stats.finish(acc, {"news": ()})
+
+
+def test_counts_are_checked_against_readers_and_writers() -> None:
+    lists = {"news": (), "web": ("clean",)}
+    acc: stats.Accumulator = {}
+    for doc in _docs():
+        stats.add_document(acc, doc, lists)
+    assert stats.finish(acc, lists, docs_read={"news": 5, "web": 3}, docs_written=8)
+    with pytest.raises(stats.AccountingError, match="readers produced 4 documents, 3 reached the end"):
+        stats.finish(acc, lists, docs_read={"news": 5, "web": 4})  # a stage dropped one
+    with pytest.raises(stats.AccountingError, match="8 documents reached the end but 7 were written"):
+        stats.finish(acc, lists, docs_read={"news": 5, "web": 3}, docs_written=7)
