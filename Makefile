@@ -54,6 +54,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: sample
+	$(BIN)/python bench/clean.py
 	$(BIN)/python bench/pipeline.py
 
 clean:

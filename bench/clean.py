@@ -39,6 +39,7 @@ def main() -> None:
     setup_seconds = time.perf_counter() - started
 
     by_source: dict[str, list[float]] = {}
+    by_size: dict[str, list[float]] = {"under 1 KB": [0.0, 0.0], "1 KB and more": [0.0, 0.0]}
     outcomes: Counter[str] = Counter()
     started = time.perf_counter()
     for doc in docs:
@@ -47,6 +48,9 @@ def main() -> None:
         by_source.setdefault(doc.source, [0.0, 0.0])
         by_source[doc.source][0] += time.perf_counter() - begin
         by_source[doc.source][1] += doc.size_bytes
+        bucket = by_size["1 KB and more" if doc.size_bytes >= 1024 else "under 1 KB"]
+        bucket[0] += time.perf_counter() - begin
+        bucket[1] += doc.size_bytes
         outcomes[judged.removal.reason.value if judged.removal else "kept"] += 1
     seconds = time.perf_counter() - started
 
@@ -65,6 +69,8 @@ def main() -> None:
     )
     for source, (spent, source_bytes) in by_source.items():
         print(f"  {source:<13} {source_bytes / 1e6 / spent:6.1f} MB/s per core")
+    for bucket, (spent, bucket_bytes) in by_size.items():
+        print(f"  documents {bucket:<13} {bucket_bytes / 1e6:6.1f} MB at {bucket_bytes / 1e6 / spent:6.1f} MB/s per core")
     print(f"  OpenCC t2s alone on all of it: {size / 1e6 / t2s_seconds:.1f} MB/s per core")
     print(f"  outcomes: {dict(outcomes.most_common())}")
     results = REPO / "bench" / "results"
@@ -76,6 +82,7 @@ def main() -> None:
         "clean_mb_s_per_core": size / 1e6 / seconds,
         "t2s_mb_s_per_core": size / 1e6 / t2s_seconds,
         "per_source_mb_s": {source: b / 1e6 / s for source, (s, b) in by_source.items()},
+        "per_size_mb_s": {bucket: b / 1e6 / s for bucket, (s, b) in by_size.items()},
         "peak_rss_mb": peak,
         "outcomes": dict(outcomes),
     }

@@ -11,7 +11,7 @@ immutable, hashable, and serialises in one order on every runner.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.reasons import Kind, Reason
@@ -81,14 +81,12 @@ class Document:
 
     def with_verdict(self, verdict: Verdict, text: str | None = None) -> Document:
         """A new document with ``verdict`` appended (and the text replaced, for repairs)."""
-        return replace(
-            self,
-            text=self.text if text is None else text,
-            verdicts=(*self.verdicts, verdict),
-        )
+        # Direct construction: dataclasses.replace introspects the fields on every call,
+        # and this runs several times per document in every stage.
+        return Document(self.doc_id, self.source, self.text if text is None else text, self.meta, (*self.verdicts, verdict))
 
     def with_meta(self, **values: MetaValue) -> Document:
-        return replace(self, meta=make_meta({**dict(self.meta), **values}))
+        return Document(self.doc_id, self.source, self.text, make_meta({**dict(self.meta), **values}), self.verdicts)
 
     def meta_value(self, key: str, default: MetaValue = None) -> MetaValue:
         for name, value in self.meta:

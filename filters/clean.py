@@ -12,8 +12,9 @@ Repairs, in this order (the document stays; each change is a repair verdict):
    by default), 6. repeated paragraphs (rule 2). Conversion comes before navigation and
    advertisement matching so that simplified rule files also match traditional pages.
 
-Rejections, measured after the repairs; every failed rule adds a verdict, the first one
-is the document's reason:
+Rejections, measured after the repairs, in this order; in enforce mode the first failed
+rule is the verdict (the costlier measures after it are skipped), in annotate mode every
+failed rule adds one:
 - ``title_only`` (rule 1): one line of at most ``title_max_chars`` characters that does
   not end a sentence, or the text equals the page title;
 - ``too_short`` (rule 1): fewer than ``min_chars`` characters, where characters are all
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 
 from corpus.config import CleanConfig, SourceConfig
 from corpus.reasons import Reason
-from corpus.record import Document, Verdict
+from corpus.record import Document, Verdict, make_meta
 from filters import clean_text
 from filters.matcher import TermMatcher
 from filters.navigation import NavigationRules
@@ -49,8 +50,9 @@ from filters.rulefile import Rules, load_rules
 STAGE = "clean"
 RULES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules")
 
-_CJK_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\U00030000-\U000323af]")
+_NOT_CJK_IDEOGRAPHS = re.compile("[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\U00030000-\U000323af]+")
 _WHITESPACE = re.compile(r"\s+")
+_OTHER_WHITESPACE = re.compile(r"[^\S \n]")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _SENTENCE_END = ("。", "！", "？", ".", "!", "?", "…", "”", "」")
 REPETITION_MIN_CHARS = 100
@@ -60,12 +62,15 @@ _OPENCC_CONFIGS = {"t2s": "t2s", "tw2sp": "tw2sp", "hk2s": "hk2s"}
 
 def count_chars(text: str) -> int:
     """Characters that are not white space."""
-    return len(text) - sum(len(run) for run in _WHITESPACE.findall(text))
+    if _OTHER_WHITESPACE.search(text):
+        return len(text) - sum(len(run) for run in _WHITESPACE.findall(text))
+    return len(text) - text.count(" ") - text.count("\n")  # normalised text: a tenth of the time
 
 
 def count_chinese(text: str) -> int:
-    """CJK unified ideographs (all extensions and the compatibility block)."""
-    return len(text) - len(_CJK_IDEOGRAPH.sub("", text))
+    """CJK unified ideographs (all extensions and the compatibility block). Removing the
+    runs between them is three times faster than removing the ideographs."""
+    return len(_NOT_CJK_IDEOGRAPHS.sub("", text))
 
 
 def chinese_share(text: str) -> float:
@@ -112,11 +117,11 @@ class TraditionalDetector:
     def __init__(self, converter: object) -> None:
         convert = converter.convert  # type: ignore[attr-defined]
         traditional = [chr(code) for low, high in _CJK_RANGES for code in range(low, high + 1) if convert(chr(code)) != chr(code)]
-        self._pattern = re.compile("[" + "".join(traditional) + "]")
+        self._not_traditional = re.compile("[^" + "".join(traditional) + "]+")
 
     def share(self, text: str) -> float:
         chinese = count_chinese(text)
-        return len(self._pattern.findall(text)) / chinese if chinese else 0.0
+        return len(self._not_traditional.sub("", text)) / chinese if chinese else 0.0
 
 
 class CleanRules:
@@ -167,19 +172,16 @@ class CleanRules:
             text, counts = clean_text.mask_pii(text)
             for kind, count in counts.items():
                 repaired(_PII_REASONS[kind], count, f"{count} masked")
-        duplicate_share = clean_text.duplicate_line_share(text, config.duplicate_paragraph_min_chars)
-        if "duplicate_paragraphs" not in off:
-            text, lines = clean_text.dedup_paragraphs(text, config.duplicate_paragraph_min_chars)
-            if lines:
-                repaired(Reason.PARAGRAPHS_DEDUPLICATED, lines, f"{lines} repeated lines")
+        deduplicated, lines, duplicate_share = clean_text.dedup_paragraphs(text, config.duplicate_paragraph_min_chars)
+        if lines and "duplicate_paragraphs" not in off:
+            text = deduplicated
+            repaired(Reason.PARAGRAPHS_DEDUPLICATED, lines, f"{lines} repeated lines")
 
         chars = count_chars(text)
         share = count_chinese(text) / chars if chars else 0.0
-        judged = Document(doc.doc_id, doc.source, text, doc.meta, (*doc.verdicts, *repairs))
-        judged = judged.with_meta(chars=chars, chinese_share=round(share, 6))
-        for verdict in self._rejections(text, title, chars, share, duplicate_share, off):
-            judged = judged.with_verdict(verdict)
-        return judged
+        rejections = self._rejections(text, title, chars, share, duplicate_share, off)
+        meta = make_meta({**dict(doc.meta), "chars": chars, "chinese_share": round(share, 6)})
+        return Document(doc.doc_id, doc.source, text, meta, (*doc.verdicts, *repairs, *rejections))
 
     def _rejections(
         self, text: str, title: str, chars: int, share: float, duplicate_share: float, off: frozenset[str]
@@ -191,14 +193,19 @@ class CleanRules:
         def reject(reason: Reason, score: float, detail: str) -> None:
             found.append(Verdict(STAGE, reason, round(float(score), 6), detail, enforced))
 
+        # In enforce mode the first failed rule decides and the costlier measures after it
+        # are skipped; annotate mode measures everything.
+        def decided() -> bool:
+            return enforced and bool(found)
+
         one_short_line = "\n" not in text and chars <= config.title_max_chars and not text.endswith(_SENTENCE_END)
         if "title_only" not in off and text and (one_short_line or (title and text == title.strip())):
             reject(Reason.TITLE_ONLY, chars, f"only a title: {text[:60]!r}")
-        if "min_chars" not in off and chars < config.min_chars:
+        if "min_chars" not in off and chars < config.min_chars and not decided():
             reject(Reason.TOO_SHORT, chars, f"{chars} characters < min_chars={config.min_chars}")
-        if "chinese_ratio" not in off and share < config.min_chinese_ratio:
+        if "chinese_ratio" not in off and share < config.min_chinese_ratio and not decided():
             reject(Reason.TOO_FEW_CHINESE, share, f"Chinese share {share:.3f} < min_chinese_ratio={config.min_chinese_ratio}")
-        if "ads" not in off and len(self._ads):
+        if "ads" not in off and len(self._ads) and not decided():
             hits = self._ads.distinct(text)
             if len(hits) > config.max_ad_hits:
                 reject(
@@ -206,11 +213,11 @@ class CleanRules:
                     len(hits),
                     f"{len(hits)} ad keywords > max_ad_hits={config.max_ad_hits}: {', '.join(hits[:10])}",
                 )
-        if "repetition" not in off:
+        if "repetition" not in off and not decided():
             if duplicate_share > config.max_duplicate_line_share:
                 detail = f"{duplicate_share:.3f} of characters in repeated lines > {config.max_duplicate_line_share}"
                 reject(Reason.REPETITIVE_LINES, duplicate_share, detail)
-            if chars >= REPETITION_MIN_CHARS:
+            if chars >= REPETITION_MIN_CHARS and not decided():
                 top = clean_text.top_ngram_share(text, config.top_ngram_chars)
                 if top > config.max_top_ngram_share:
                     detail = f"top {config.top_ngram_chars}-gram covers {top:.3f} > {config.max_top_ngram_share}"

@@ -28,19 +28,32 @@ _SENTENCE_PUNCTUATION = re.compile(r"[。！？；，,;]")
 _SEPARATORS = re.compile(r"\s*[|｜>＞»›/／·•]\s*|\s+")
 
 
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+
+
+def _scoped(pattern: str) -> str:
+    """One pattern as a group of an alternation: a leading (?i) becomes (?i:...)."""
+    flags = _GLOBAL_FLAGS.match(pattern)
+    if flags:
+        return f"(?{flags.group(1)}:{pattern[flags.end() :]})"
+    return f"(?:{pattern})"
+
+
 class NavigationRules:
     def __init__(self, rules: Rules, max_chars: int = 20, min_segments: int = 3, max_segment_chars: float = 6.0) -> None:
         self._matcher = TermMatcher(rules.terms)
-        self._patterns = [re.compile(pattern) for pattern in rules.patterns]
+        self._patterns = re.compile("|".join(map(_scoped, rules.patterns))) if rules.patterns else None
         self._max_chars = max_chars
         self._min_segments = min_segments
         self._max_segment_chars = max_segment_chars
 
-    def is_boilerplate(self, line: str) -> bool:
+    def is_boilerplate(self, line: str, patterns_possible: bool = True) -> bool:
+        """Whether a line is navigation or boilerplate (``patterns_possible=False``: the
+        caller knows no pattern matches anywhere in the text)."""
         stripped = line.strip()
         if not stripped:
             return False
-        if any(pattern.search(stripped) for pattern in self._patterns):
+        if patterns_possible and self._patterns is not None and self._patterns.search(stripped):
             return True
         if _SENTENCE_PUNCTUATION.search(stripped) or stripped.endswith(_SENTENCE_END):
             return False
@@ -60,8 +73,10 @@ class NavigationRules:
         """(text without boilerplate lines, lines removed)."""
         kept: list[str] = []
         removed = 0
+        # One scan of the whole text tells whether any line can match a pattern at all.
+        patterns_possible = self._patterns is not None and self._patterns.search(text) is not None
         for line in text.split("\n"):
-            if self.is_boilerplate(line):
+            if line and self.is_boilerplate(line, patterns_possible):
                 removed += 1
             else:
                 kept.append(line)
