@@ -55,6 +55,7 @@ lint: setup
 
 bench: sample
 	$(BIN)/python bench/clean.py
+	$(BIN)/python bench/sensitive.py
 	$(BIN)/python bench/pipeline.py
 
 clean:

@@ -160,8 +160,40 @@ class CleanConfig:
 
 
 @dataclass(config=_STRICT)
+class SensitiveCategory:
+    """One rule file of terms (filters/sensitive.py)."""
+
+    name: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    rules: StrictStr
+    """The rule file: UTF-8, one term per line, # comments."""
+    max_hits: NonNegativeInt = 3
+    """PanGu: a document holding more than three sensitive words is removed (reject at 4)."""
+    count: Literal["distinct", "occurrences"] = "distinct"
+    """What a hit is: a distinct term (PanGu's reading), or every occurrence."""
+    allow: StrictStr | None = None
+    """Allow-list file: longer harmless terms containing a listed one; hits inside them do
+    not count."""
+
+
+@dataclass(config=_STRICT)
+class SensitiveConfig:
+    mode: Mode = "enforce"
+    categories: tuple[SensitiveCategory, ...] = ()
+    """Empty: the example lists shipped in filters/rules/sensitive/ (gambling, porn, fraud)."""
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> SensitiveConfig:
+        names = [category.name for category in self.categories]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"category name used twice: {', '.join(repeated)}")
+        return self
+
+
+@dataclass(config=_STRICT)
 class StagesConfig:
     clean: CleanConfig = CleanConfig()
+    sensitive: SensitiveConfig = SensitiveConfig()
 
 
 @dataclass(config=_STRICT)
@@ -324,7 +356,19 @@ def load_config(path: str) -> RunConfig:
         navigation_rules=clean.navigation_rules and _absolute(clean.navigation_rules, base_dir),
         ad_rules=clean.ad_rules and _absolute(clean.ad_rules, base_dir),
     )
-    config = dataclasses.replace(config, sources=sources, stages=dataclasses.replace(config.stages, clean=clean))
+    sensitive = dataclasses.replace(
+        config.stages.sensitive,
+        categories=tuple(
+            dataclasses.replace(
+                category,
+                rules=_absolute(category.rules, base_dir),
+                allow=category.allow and _absolute(category.allow, base_dir),
+            )
+            for category in config.stages.sensitive.categories
+        ),
+    )
+    stages = dataclasses.replace(config.stages, clean=clean, sensitive=sensitive)
+    config = dataclasses.replace(config, sources=sources, stages=stages)
     for source in config.sources:
         find_inputs(source)  # a source with no files is a config error, found now
     return config

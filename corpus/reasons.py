@@ -62,6 +62,9 @@ class Reason(StrEnum):
     REPETITIVE_LINES = "repetitive_lines"  # Gopher: too many characters in repeated lines
     REPETITIVE_NGRAMS = "repetitive_ngrams"  # Gopher: one character n-gram covers too much
 
+    # --- rejections by the sensitive stage (filters/sensitive.py) ---
+    SENSITIVE_WORDS = "sensitive_words"  # more terms of a category than its max_hits
+
     @property
     def kind(self) -> Kind:
         return _KIND[self]
@@ -99,6 +102,7 @@ _KIND: dict[Reason, Kind] = {
     Reason.ADVERTISEMENT: Kind.REJECT,
     Reason.REPETITIVE_LINES: Kind.REJECT,
     Reason.REPETITIVE_NGRAMS: Kind.REJECT,
+    Reason.SENSITIVE_WORDS: Kind.REJECT,
 }
 
 _missing = set(Reason) - set(_KIND)

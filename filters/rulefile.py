@@ -29,35 +29,68 @@ def _bad_characters(term: str) -> list[str]:
     return [f"U+{ord(char):04X}" for char in term if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn")]
 
 
-def load_rules(path: str, allow_patterns: bool = False) -> Rules:
+@dataclass(frozen=True)
+class RuleLine:
+    number: int
+    text: str
+    pattern: bool
+
+
+@dataclass(frozen=True)
+class RuleFileScan:
+    """Every term of a file with its line number, and every problem found on the way."""
+
+    path: str
+    lines: tuple[RuleLine, ...]
+    problems: tuple[str, ...]
+
+
+def scan_rules(path: str, allow_patterns: bool = False) -> RuleFileScan:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise ConfigError(f"rule file {path}: cannot be read ({exc.strerror or exc})") from None
+        return RuleFileScan(path, (), (f"cannot be read ({exc.strerror or exc})",))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"rule file {path}: not UTF-8 (line {line}); save it as UTF-8") from None
-    terms: list[str] = []
-    patterns: list[str] = []
+        return RuleFileScan(path, (), (f"not UTF-8 (line {line}); save it as UTF-8",))
+    lines: list[RuleLine] = []
+    problems: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("re:"):
-            if not allow_patterns:
-                raise ConfigError(f"rule file {path}, line {number}: patterns (re:) are not allowed in this file")
             pattern = line[3:].strip()
+            if not allow_patterns:
+                problems.append(f"line {number}: patterns (re:) are not allowed in this file")
+                continue
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ConfigError(f"rule file {path}, line {number}: bad pattern {pattern!r}: {exc}") from None
-            patterns.append(pattern)
+                problems.append(f"line {number}: bad pattern {pattern!r}: {exc}")
+                continue
+            lines.append(RuleLine(number, pattern, True))
             continue
         bad = _bad_characters(line)
         if bad:
-            raise ConfigError(f"rule file {path}, line {number}: invalid characters {', '.join(bad)} in {line!r}")
-        terms.append(line)
-    return Rules(path=path, terms=tuple(terms), patterns=tuple(patterns))
+            problems.append(f"line {number}: invalid characters {', '.join(bad)} in {line!r}")
+            continue
+        lines.append(RuleLine(number, line, False))
+    return RuleFileScan(path, tuple(lines), tuple(problems))
+
+
+def load_rules(path: str, allow_patterns: bool = False) -> Rules:
+    """The terms and patterns of a rule file; ConfigError naming the file and line of its
+    first problem."""
+    scan = scan_rules(path, allow_patterns)
+    if scan.problems:
+        separator = ", " if scan.problems[0].startswith("line") else ": "
+        raise ConfigError(f"rule file {path}{separator}{scan.problems[0]}")
+    return Rules(
+        path=path,
+        terms=tuple(line.text for line in scan.lines if not line.pattern),
+        patterns=tuple(line.text for line in scan.lines if line.pattern),
+    )

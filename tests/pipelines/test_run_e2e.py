@@ -8,6 +8,7 @@ overwritten by accident.
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from collections import Counter
@@ -33,6 +34,7 @@ sources:
   - name: ebooks
     paths: ["ebooks/*.jsonl*"]
     format: jsonl
+    stages: [sensitive]
   - name: public
     paths: ["public/*.parquet"]
     format: parquet
@@ -67,6 +69,9 @@ def slice_config(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         + "这一行是GBK编码的".encode("gbk")
         + b"\n"
     )
+    chapter = json.loads(gzip.decompress(sanguo).decode().splitlines()[0])["text"]
+    gambling = {"id": "sanguo-gambling", "text": chapter + "\n后人在此开设赌场，赌博、博彩、百家乐无所不有。"}
+    (root / "ebooks" / "planted.jsonl").write_text(json.dumps(gambling, ensure_ascii=False) + "\n", encoding="utf-8")
     (root / "public").mkdir()
     shutil.copy(sample_dir / "public" / "debian-reference.parquet", root / "public")
     (root / "news").mkdir()
@@ -104,7 +109,7 @@ def test_every_document_read_is_written_exactly_once(slice_config: Path, finishe
         for file in find_inputs(source)
         for doc in read_file(file, source, config.read)
     )
-    folders = ["errors", "rejected/clean", *(f"kept/{s.name}" for s in config.sources)]
+    folders = ["errors", "rejected/clean", "rejected/sensitive", *(f"kept/{s.name}" for s in config.sources)]
     written = Counter((doc.source, doc.doc_id) for folder in folders for doc in read_written(str(finished_run), folder))
     assert written == read
     assert sum(read.values()) > 9000
@@ -155,6 +160,9 @@ def test_rejected_and_errors_hold_what_they_should(finished_run: Path) -> None:
     assert errors[("broken.jsonl", "malformed_json")].meta_value("line") == 2
     assert errors[("broken.jsonl", "undecodable_text")].meta_value("line") == 5
     assert ("zh_CN/empty.txt", "empty_file") in errors
+    (planted,) = read_written(str(finished_run), "rejected/sensitive")
+    assert planted.doc_id == "sanguo-gambling" and planted.removal.reason is Reason.SENSITIVE_WORDS
+    assert planted.removal.detail.startswith("gambling: 4 distinct hits > max_hits=3")
     kept_news = read_written(str(finished_run), "kept/news")
     assert all(len(doc.text) >= 150 for doc in kept_news)  # clean ran on news too
     assert (finished_run / "config.resolved.yaml").read_text().count("min_chars: 150") == 1
