@@ -5,9 +5,10 @@ Chinese files in the wild come in GBK (mainland), Big5 (Taiwan, Hong Kong) and U
 first 64 KB (``SNIFF_BYTES``):
 
 1. A byte order mark decides (UTF-32 is checked before UTF-16, whose mark it starts with).
-2. UTF-16 without a mark: NUL bytes making up a tenth of the sample, nearly all at odd
-   (little-endian) or even (big-endian) positions, and a strict decode that succeeds. A
-   block of NULs (a zero-filled tail) has them at both and is not UTF-16.
+2. UTF-16 without a mark: NUL bytes nearly all at odd (little-endian) or even
+   (big-endian) positions, a strict decode that succeeds, and, where NULs are few (mostly
+   Chinese text has none), text that reads as Chinese. A block of NULs (a zero-filled
+   tail) has them at both parities and is not UTF-16.
 3. UTF-8 if the sample decodes (a character cut at the end of the sample is not a
    failure), or if most of its non-ASCII lines do: a UTF-8 file with one stray GBK line
    stays UTF-8 (that line becomes an error record), because GB18030 decodes almost any
@@ -63,17 +64,20 @@ def _decodes(data: bytes, encoding: str, at_eof: bool) -> bool:
 
 
 def _utf16_without_bom(sample: bytes, at_eof: bool) -> str | None:
+    """UTF-16 without a mark: the NULs (the high bytes of ASCII) nearly all on one byte
+    parity, a strict decode, and - when NULs are few, as in mostly Chinese text - a
+    decoded text that reads as Chinese."""
     nuls = sample.count(0)
-    if nuls * 10 < len(sample):
-        return None
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if odd >= nuls * 0.9:
-        encoding = "utf-16-le"
-    elif even >= nuls * 0.9:
-        encoding = "utf-16-be"
-    else:
+    encoding = "utf-16-le" if odd >= even else "utf-16-be"
+    dominant = max(odd, even)
+    # Ideographs with a zero low byte (一 is U+4E00) put some NULs on the other parity.
+    if dominant < nuls * 0.6 or not _decodes(sample, encoding, at_eof):
         return None
-    return encoding if _decodes(sample, encoding, at_eof) else None
+    if dominant >= nuls * 0.9 and nuls * 10 >= len(sample):
+        return encoding
+    text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    return encoding if looks_chinese(text) else None
 
 
 @functools.cache
@@ -90,6 +94,12 @@ def _common_chinese() -> frozenset[str]:
                 counts[char] = counts.get(char, 0) + int(frequency)
     simplified = "".join(sorted(counts, key=lambda char: -counts[char])[:5000])
     return frozenset(simplified) | frozenset(opencc.OpenCC("s2t").convert(simplified))
+
+
+def looks_chinese(text: str) -> bool:
+    """Whether most non-ASCII characters of ``text`` are common Chinese characters."""
+    non_ascii = [char for char in text if not char.isascii()]
+    return bool(non_ascii) and sum(char in _common_chinese() for char in non_ascii) * 2 >= len(non_ascii)
 
 
 def _score(lines: list[bytes], encoding: str) -> float:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from corpus.config import InputFile, ReadConfig, SourceConfig
-from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, normalise_encoding, sniff_encoding
+from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, looks_chinese, normalise_encoding, sniff_encoding
 from corpus.reasons import Reason
 from corpus.record import Document, MetaValue, Verdict, make_meta
 from corpus.streams import TruncatedStream, open_input, read_sample
@@ -118,16 +118,18 @@ def _lines(stream: BinaryIO, encoding: str, limit: int) -> Iterator[tuple[bytes 
     """(line, size of a line too large to keep, else 0); a line over ``limit`` bytes is
     skipped without ever being held whole."""
     if not is_ascii_compatible(encoding):
-        text_stream = io.TextIOWrapper(stream, encoding=encoding, newline=None)
+        # errors="replace": one bad code unit must cost its line, not the file; a line
+        # holding a replacement character becomes an undecodable_text record.
+        text_stream = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline=None)
         while True:
             text_line = text_stream.readline(limit + 1)
             if not text_line:
                 return
-            if len(text_line) > limit and not text_line.endswith("\n"):
-                size = len(text_line)
+            if len(text_line.encode("utf-8", "replace")) > limit:
+                size = len(text_line.encode("utf-8", "replace"))
                 while text_line and not text_line.endswith("\n"):
                     text_line = text_stream.readline(1 << 20)
-                    size += len(text_line)
+                    size += len(text_line.encode("utf-8", "replace"))
                 yield "", size
                 continue
             yield text_line, 0
@@ -178,6 +180,10 @@ def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor:
                 yield error_record(source.name, file, lineno, "line", Reason.DOCUMENT_TOO_LARGE, detail, size=too_large)
                 continue
             raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
+            if isinstance(line, str) and "\ufffd" in line:
+                detail = f"invalid {encoding} in the line"
+                yield error_record(source.name, file, lineno, "line", Reason.UNDECODABLE_TEXT, detail, raw)
+                continue
             try:
                 decoded = line if isinstance(line, str) else line.decode(encoding)
             except UnicodeDecodeError as exc:
@@ -241,15 +247,24 @@ def _read_parquet(file: InputFile, source: SourceConfig, read: ReadConfig, curso
         columns = [source.text_field]
         if source.id_field is not None and source.id_field in names and source.id_field != source.text_field:
             columns.append(source.id_field)
-        try:
-            for batch in parquet.iter_batches(batch_size=256, columns=columns):
+        # Row group by row group: a corrupt page costs its row group (one error record with
+        # the group's row count as its detail), not the rest of the file.
+        for group in range(parquet.num_row_groups):
+            first_row = cursor.position + 1
+            group_rows = parquet.metadata.row_group(group).num_rows
+            try:
+                table = parquet.read_row_group(group, columns=columns)
+            except (pa.ArrowException, OSError) as exc:
+                detail = f"row group {group} (rows {first_row}-{first_row + group_rows - 1}) unreadable: {exc}"
+                yield error_record(source.name, file, first_row, "row", Reason.BAD_PARQUET, detail)
+                cursor.position += group_rows
+                continue
+            for batch in table.to_batches(max_chunksize=256):
                 texts = batch.column(source.text_field).to_pylist()
                 ids = batch.column(source.id_field).to_pylist() if len(columns) > 1 else [None] * len(texts)
                 for text, given_id in zip(texts, ids, strict=True):
                     cursor.position += 1
                     yield _parquet_row(text, given_id, cursor.position, file, source, read)
-        except (pa.ArrowException, OSError) as exc:
-            yield error_record(source.name, file, cursor.position + 1, "row", Reason.BAD_PARQUET, f"reading stopped: {exc}")
 
 
 def _parquet_row(text: Any, given_id: Any, row: int, file: InputFile, source: SourceConfig, read: ReadConfig) -> Document:
@@ -323,6 +338,7 @@ def _read_text(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
 # --- WARC / WET ----------------------------------------------------------------------
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_SINGLE_BYTE = {"latin-1", "iso8859-1", "ascii", "cp1252", "iso8859-15", "cp1250", "cp1251", "iso8859-2"}
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
 
 
@@ -387,7 +403,11 @@ def _decompress(body: bytes, coding: str, limit: int) -> bytes:
     if coding == "br":
         import brotli
 
-        return brotli.decompress(body)
+        decompressor = brotli.Decompressor()
+        data = decompressor.process(body, output_buffer_limit=limit + 1)
+        if len(data) <= limit and not decompressor.is_finished():
+            raise ValueError("br body cut short")
+        return data
     raise ValueError(f"unsupported Content-Encoding {coding!r}")
 
 
@@ -411,6 +431,14 @@ def decode_web_text(body: bytes, charset: str | None) -> tuple[str, bool]:
     with replacement characters."""
     declared = normalise_encoding(charset) if charset else None
     detected = sniff_encoding(body[:SNIFF_BYTES], at_eof=len(body) <= SNIFF_BYTES)
+    if declared in _SINGLE_BYTE and not body.isascii() and detected != declared:
+        # A Latin code page decodes any bytes, so a wrong one cannot be caught by a strict
+        # decode: a GBK page served as iso-8859-1 is taken as GBK when it reads as Chinese.
+        try:
+            if looks_chinese(body.decode(detected)):
+                declared = None
+        except UnicodeDecodeError:
+            pass
     for encoding in dict.fromkeys(e for e in (declared, detected) if e):
         try:
             return body.decode(encoding), True
@@ -439,24 +467,60 @@ def html_to_text(body: bytes, charset: str | None, main_content: bool) -> tuple[
     return text, (tree.title or "").strip()
 
 
+def _next_record_start(stream: BinaryIO, after: int, gzipped: bool) -> int | None:
+    """The offset of the next gzip member (or WARC header) after ``after``, scanning the raw
+    file in chunks; None at the end of the file."""
+    marker = b"\x1f\x8b\x08" if gzipped else b"WARC/1."
+    stream.seek(after)
+    offset, tail = after, b""
+    while chunk := stream.read(1 << 20):
+        found = (tail + chunk).find(marker)
+        if found >= 0:
+            return offset - len(tail) + found
+        tail = chunk[-(len(marker) - 1) :]
+        offset += len(chunk)
+    return None
+
+
 def _read_warc(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
+    """Records in file order. Corrupt data (a broken gzip member, a mangled header) costs
+    one error record and the bytes up to the next gzip member or WARC header, not the rest
+    of the file: Common Crawl compresses each record on its own, so reading can resume."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     cursor.unit = "offset"
     wanted = WarcRecordType.response | WarcRecordType.conversion | WarcRecordType.resource
+    gzipped = file.path.lower().endswith(".gz")
     # fastwarc reads gzip itself. A member cut short shows as a record holding fewer bytes
     # than its Content-Length (checked in _warc_document); corrupt data raises OSError.
     with open_input(file.path, decompress=False) as stream:
         if not stream.peek(1):  # type: ignore[attr-defined]
             yield error_record(source.name, file, 0, "offset", Reason.EMPTY_FILE, "the file has no bytes")
             return
-        for record in ArchiveIterator(stream, record_types=wanted, parse_http=False, stream_detect=True):
-            cursor.position = record.stream_pos
+        start: int | None = 0
+        while start is not None:
+            stream.seek(start)
+            last_good: int | None = None
             try:
-                yield _warc_document(record, file, source, read, cursor.position)
-            except Exception as exc:  # noqa: BLE001 - one odd record must not end the file
-                detail = f"{type(exc).__name__}: {exc}"[:500]
-                yield error_record(source.name, file, cursor.position, "offset", Reason.BAD_WARC_RECORD, detail)
+                for record in ArchiveIterator(stream, record_types=wanted, parse_http=False, stream_detect=True):
+                    cursor.position = last_good = record.stream_pos  # fastwarc reports offsets in the raw file
+                    try:
+                        yield _warc_document(record, file, source, read, cursor.position)
+                    except Exception as exc:  # noqa: BLE001 - one odd record must not end the file
+                        detail = f"{type(exc).__name__}: {exc}"[:500]
+                        yield error_record(source.name, file, cursor.position, "offset", Reason.BAD_WARC_RECORD, detail)
+                return
+            except OSError as exc:
+                # The record after the last good one is the broken one: skip to the next.
+                failing = start if last_good is None else _next_record_start(stream, last_good + 1, gzipped)
+                failing = start if failing is None else failing
+                resume = _next_record_start(stream, failing + 1, gzipped)
+                where = f"from offset {failing}" + (f" to {resume}" if resume is not None else " to the end")
+                yield error_record(
+                    source.name, file, failing, "offset", Reason.BAD_WARC_RECORD, f"{_oserror(exc)}; skipped {where}"
+                )
+                cursor.position = failing
+                start = resume
 
 
 def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: ReadConfig, offset: int) -> Document:

@@ -7,16 +7,19 @@ of the config (corpus/config.py documents each default and where it came from).
 Repairs, in this order (the document stays; each change is a repair verdict):
 1. Unicode (``fix_unicode``), 2. special symbols (PanGu rule 2), 3. traditional to
    simplified with OpenCC (rule 4) when at least ``min_traditional_share`` of the Chinese
-   characters are traditional-only (so simplified text is never touched), 4. navigation
-   and boilerplate lines of web pages (rule 5, filters/navigation.py), 5. PII masking (off
-   by default), 6. repeated paragraphs (rule 2). Conversion comes before navigation and
-   advertisement matching so that simplified rule files also match traditional pages.
+   characters are traditional-only (so simplified text is never touched), 4. PII masking
+   (off by default), 5. navigation and boilerplate lines of web pages (rule 5,
+   filters/navigation.py), 6. repeated paragraphs (rule 2), then the traditional share is
+   measured again (removing English navigation can lift it over the bar). Conversion comes
+   before navigation and advertisement matching so that simplified rule files also match
+   traditional pages; every step is idempotent, so cleaning clean text changes nothing.
 
 Rejections, measured after the repairs, in this order; in enforce mode the first failed
 rule is the verdict (the costlier measures after it are skipped), in annotate mode every
 failed rule adds one:
 - ``title_only`` (rule 1): one line of at most ``title_max_chars`` characters that does
-  not end a sentence, or the text equals the page title;
+  not end with sentence punctuation (。，；… : a one-line review is not a title), or the
+  text equals the page title;
 - ``too_short`` (rule 1): fewer than ``min_chars`` characters, where characters are all
   characters that are not white space;
 - ``too_few_chinese`` (rule 1): Chinese characters over characters below
@@ -38,6 +41,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from corpus.config import CleanConfig, SourceConfig
 from corpus.reasons import Reason
@@ -54,7 +58,7 @@ _NOT_CJK_IDEOGRAPHS = re.compile("[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U000
 _WHITESPACE = re.compile(r"\s+")
 _OTHER_WHITESPACE = re.compile(r"[^\S \n]")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
-_SENTENCE_END = ("。", "！", "？", ".", "!", "?", "…", "”", "」")
+_SENTENCE_END = ("。", "！", "？", ".", "!", "?", "…", "”", "」", "，", "；", "、", "~", "～", ",", ";")
 REPETITION_MIN_CHARS = 100
 """The n-gram measure needs some text: in 4 characters one 3-gram always covers 75%."""
 _OPENCC_CONFIGS = {"t2s": "t2s", "tw2sp": "tw2sp", "hk2s": "hk2s"}
@@ -157,31 +161,41 @@ class CleanRules:
             if removed:
                 repaired(Reason.SYMBOLS_REMOVED, removed, f"{removed} characters")
         title = str(doc.meta_value("title") or "")
-        if self._converter is not None and "convert" not in off:
-            share = self._detector.share(text)
-            if share >= config.min_traditional_share:
-                text = self._converter.convert(text)
-                title = self._converter.convert(title)
-                repaired(Reason.CONVERTED_TO_SIMPLIFIED, round(share, 6), f"{config.convert}: traditional share {share:.3f}")
+        converting = self._converter is not None and "convert" not in off
+        if converting:
+            text, title = self._convert(text, title, repaired)
+        # PII first: a masked line must look the same to navigation removal on a second pass.
+        if config.pii and "pii" not in off:
+            text, counts = clean_text.mask_pii(text)
+            for kind, count in counts.items():
+                repaired(_PII_REASONS[kind], count, f"{count} masked")
         if doc.source in self._plan.web_sources and "navigation" not in off:
             text, lines = self._navigation.remove(text)
             if lines:
                 text = clean_text.normalise_whitespace(text)
                 repaired(Reason.NAVIGATION_REMOVED, lines, f"{lines} lines")
-        if config.pii and "pii" not in off:
-            text, counts = clean_text.mask_pii(text)
-            for kind, count in counts.items():
-                repaired(_PII_REASONS[kind], count, f"{count} masked")
         deduplicated, lines, duplicate_share = clean_text.dedup_paragraphs(text, config.duplicate_paragraph_min_chars)
         if lines and "duplicate_paragraphs" not in off:
             text = deduplicated
             repaired(Reason.PARAGRAPHS_DEDUPLICATED, lines, f"{lines} repeated lines")
+        if converting and not any(r.reason is Reason.CONVERTED_TO_SIMPLIFIED for r in repairs):
+            # Removed English navigation can lift the traditional share over the bar:
+            # measuring again keeps cleaning idempotent.
+            text, title = self._convert(text, title, repaired)
 
         chars = count_chars(text)
         share = count_chinese(text) / chars if chars else 0.0
         rejections = self._rejections(text, title, chars, share, duplicate_share, off)
         meta = make_meta({**dict(doc.meta), "chars": chars, "chinese_share": round(share, 6)})
         return Document(doc.doc_id, doc.source, text, meta, (*doc.verdicts, *repairs, *rejections))
+
+    def _convert(self, text: str, title: str, repaired: Any) -> tuple[str, str]:
+        assert self._converter is not None
+        share = self._detector.share(text)
+        if share < self._config.min_traditional_share:
+            return text, title
+        repaired(Reason.CONVERTED_TO_SIMPLIFIED, round(share, 6), f"{self._config.convert}: traditional share {share:.3f}")
+        return self._converter.convert(text), self._converter.convert(title)
 
     def _rejections(
         self, text: str, title: str, chars: int, share: float, duplicate_share: float, off: frozenset[str]

@@ -49,7 +49,10 @@ def _invisible(char: str) -> bool:
 
 
 # Private use planes 15 and 16 are added as ranges instead of being enumerated.
-_INVISIBLE = re.compile(f"[{_char_class(_invisible)}\U000f0000-\U0010ffff]+")
+_INVISIBLE = re.compile(f"[{_char_class(_invisible)}\U000e0000-\U000e007f\U000f0000-\U0010ffff]+")
+_RADICALS = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf]")
+"""Kangxi and supplementary radicals: PDF extraction yields ⼈ (U+2F08) for 人; NFKC maps
+the Kangxi ones back to the ideograph."""
 _FULLWIDTH_ALNUM = re.compile("[０-９Ａ-Ｚａ-ｚ]+")
 _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code).isalnum()}
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -61,6 +64,8 @@ def normalise_whitespace(text: str) -> str:
     identical to it on every document of the sample corpus."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\u2028" in text or "\u2029" in text:  # Unicode's line and paragraph separators
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
     text = "\n".join([" ".join(line.split()) for line in text.split("\n")])
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
@@ -101,6 +106,10 @@ def fix_unicode(text: str) -> tuple[str, dict[str, int]]:
     if invisible:
         text = _INVISIBLE.sub("", text)
         counts["invisible"] = invisible
+    radicals = len(_RADICALS.findall(text)) if any(0x2E80 <= ord(c) <= 0x2FDF for c in unusual) else 0
+    if radicals:
+        text = _RADICALS.sub(lambda match: unicodedata.normalize("NFKC", match.group()), text)
+        counts["radicals"] = radicals
     fullwidth = (
         sum(len(match) for match in _FULLWIDTH_ALNUM.findall(text)) if any(0xFF10 <= ord(c) <= 0xFF5A for c in unusual) else 0
     )
@@ -115,6 +124,8 @@ def fix_unicode(text: str) -> tuple[str, dict[str, int]]:
 
 def _decorative(char: str) -> bool:
     code = ord(char)
+    if code == 0x25CB or 0x2E80 <= code <= 0x2FDF:  # ○ is a zero in 二○○○年; radicals are repaired
+        return False
     return (
         unicodedata.category(char) == "So"
         or 0x2500 <= code <= 0x25FF  # box drawing, block elements, geometric shapes
@@ -180,12 +191,17 @@ def dedup_paragraphs(text: str, min_chars: int) -> tuple[str, int, float]:
 # --- PII ---------------------------------------------------------------------------------
 
 PII_PLACEHOLDERS = {"email": "[EMAIL]", "url": "[URL]", "id_card": "[ID_CARD]", "phone": "[PHONE]"}
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'，。；、）】」』]+", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_URL = re.compile(r"(?<![A-Za-z0-9])(?:https?://|www\.)[^\s<>\"'，。；、）】」』]+", re.IGNORECASE)
 _ID_CARD = re.compile(
     r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
 )
-_PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[- ]?)?(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
+# Not inside a longer number, a decimal (3.14159265359), a version or a hex string.
+_PHONE = re.compile(
+    r"(?<![0-9A-Za-z.+\-])(?:(?:\+|00)86[- ]?)?"
+    r"(?:1[3-9]\d(?:[- ]?\d{4}){2}|0(?:10|2\d|[3-9]\d{2})[- ]?\d{7,8})"  # area codes: 010, 02x, 03xx-09xx
+    r"(?![0-9A-Za-z]|[.,]\d)"
+)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -195,10 +211,20 @@ def valid_id_card(number: str) -> bool:
     return "10X98765432"[total % 11] == number[17].upper()
 
 
+def _url_placeholder(match: re.Match[str]) -> str:
+    """Punctuation that ends a sentence, or closes a bracket the URL did not open, stays."""
+    url = match.group()
+    tail = ""
+    while url and (url[-1] in ".,;:!?" or (url[-1] == ")" and url.count("(") < url.count(")"))):
+        tail = url[-1] + tail
+        url = url[:-1]
+    return PII_PLACEHOLDERS["url"] + tail
+
+
 def mask_pii(text: str) -> tuple[str, dict[str, int]]:
     counts: dict[str, int] = {}
     text, counts["email"] = _EMAIL.subn(PII_PLACEHOLDERS["email"], text)
-    text, counts["url"] = _URL.subn(PII_PLACEHOLDERS["url"], text)
+    text, counts["url"] = _URL.subn(_url_placeholder, text)
     id_cards = 0
 
     def id_card(match: re.Match[str]) -> str:

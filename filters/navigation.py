@@ -4,79 +4,99 @@ A line-level classifier from rules, applied to web sources after HTML-to-text. A
 boilerplate when any of these holds:
 
 1. a pattern of the rule file (``re:`` lines: copyright and ICP footers, site-specific
-   headers) matches it;
-2. it is short (at most ``max_chars`` non-space characters), does not end a sentence, and
-   navigation terms of the rule file (首页, 上一页, 登录, 分享到 ...) cover at least half
-   of its characters;
+   headers) matches it and it is footer-like: at most 30 characters, or at most
+   ``pattern_max_chars`` without a full stop, so a paragraph that mentions 版权所有 stays;
+2. it does not end or hold a sentence, and it is made only of navigation terms of the
+   rule file (首页, 上一页, 登录, 分享到 ...) and separators, at most ``max_chars``
+   characters: 搜索引擎 or 注册资本 hold a term but are not made of terms;
 3. it looks like a menu or a breadcrumb trail: at least ``min_segments`` segments split by
-   separators (| > » / · or spaces), on average no longer than ``max_segment_chars``,
-   and no sentence punctuation.
+   explicit separators (| > » / ·), on average at most ``max_segment_chars`` long; or
+   split by spaces, then with at least four segments of at most four characters, one of
+   which is a navigation term (首页 新闻 体育 娱乐), so that a poem laid out with spaces or a
+   date (2023 年 5 月 1 日) is not a menu.
 
-Rules 2 and 3 look at short, sentence-less lines only, so a paragraph that mentions 首页
-is never touched.
+Rules 2 and 3 look at sentence-less lines only, so a paragraph that mentions 首页 is never
+touched. Patterns are compiled one by one (a back-reference or a named group in one
+cannot break another), and one scan of the whole text tells whether any can match.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from filters.matcher import TermMatcher, normalise_term
+from filters.matcher import TermMatcher
 from filters.rulefile import Rules
 
-_SENTENCE_END = ("。", "！", "？", "；", ".", "!", "?", ";", "…", "”")
-_SENTENCE_PUNCTUATION = re.compile(r"[。！？；，,;]")
-_SEPARATORS = re.compile(r"\s*[|｜>＞»›/／·•]\s*|\s+")
+_SENTENCE_END = ("。", "！", "？", "；", ".", "!", "?", ";", "…", "”", "、", "，", ",")
+_SENTENCE_PUNCTUATION = re.compile(r"[。！？；，,;、：:]")
+_EXPLICIT_SEPARATORS = re.compile(r"\s*[|｜>＞»›/／·•]\s*")
+_SPACES = re.compile(r"\s+")
+_FULL_STOP = re.compile(r"[。！？]")
 
 
-_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
-
-
-def _scoped(pattern: str) -> str:
-    """One pattern as a group of an alternation: a leading (?i) becomes (?i:...)."""
-    flags = _GLOBAL_FLAGS.match(pattern)
-    if flags:
-        return f"(?{flags.group(1)}:{pattern[flags.end() :]})"
-    return f"(?:{pattern})"
+def _is_separator(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char)[0] in "PSZ" or unicodedata.category(char) in ("Mn", "Cf")
 
 
 class NavigationRules:
-    def __init__(self, rules: Rules, max_chars: int = 20, min_segments: int = 3, max_segment_chars: float = 6.0) -> None:
+    def __init__(
+        self,
+        rules: Rules,
+        max_chars: int = 20,
+        min_segments: int = 3,
+        max_segment_chars: float = 6.0,
+        pattern_max_chars: int = 80,
+    ) -> None:
         self._matcher = TermMatcher(rules.terms)
-        self._patterns = re.compile("|".join(map(_scoped, rules.patterns))) if rules.patterns else None
+        self._patterns = [re.compile(pattern, re.MULTILINE) for pattern in rules.patterns]
         self._max_chars = max_chars
         self._min_segments = min_segments
         self._max_segment_chars = max_segment_chars
+        self._pattern_max_chars = pattern_max_chars
 
-    def is_boilerplate(self, line: str, patterns_possible: bool = True) -> bool:
-        """Whether a line is navigation or boilerplate (``patterns_possible=False``: the
-        caller knows no pattern matches anywhere in the text)."""
+    def is_boilerplate(self, line: str, patterns: list[re.Pattern[str]] | None = None) -> bool:
+        """Whether a line is navigation or boilerplate. ``patterns``: the patterns worth
+        trying (default all; ``remove`` passes those that match somewhere in the text)."""
         stripped = line.strip()
         if not stripped:
             return False
-        if patterns_possible and self._patterns is not None and self._patterns.search(stripped):
+        candidates = self._patterns if patterns is None else patterns
+        # Footer patterns look at footer-like lines: short ones, or ones that hold no full
+        # sentence; a paragraph that mentions 版权所有 in passing is not a footer.
+        footer_like = len(stripped) <= 30 or (len(stripped) <= self._pattern_max_chars and not _FULL_STOP.search(stripped))
+        if footer_like and any(pattern.search(stripped) for pattern in candidates):
             return True
-        if _SENTENCE_PUNCTUATION.search(stripped) or stripped.endswith(_SENTENCE_END):
+        # A colon inside a line joins a sentence; at its end it labels a menu (分享到：).
+        if _SENTENCE_PUNCTUATION.search(stripped.rstrip("：:")) or stripped.endswith(_SENTENCE_END):
             return False
-        compact = "".join(stripped.split())
-        if len(compact) <= self._max_chars and self._term_coverage(compact) * 2 >= len(compact):
+        if len(stripped) <= self._max_chars * 2 and self._only_terms(stripped):
             return True
-        segments = [segment for segment in _SEPARATORS.split(stripped) if segment]
-        return len(segments) >= self._min_segments and sum(map(len, segments)) / len(segments) <= self._max_segment_chars
+        return self._menu_shaped(stripped)
 
-    def _term_coverage(self, compact: str) -> int:
-        covered = [False] * len(normalise_term(compact))
-        for hit in self._matcher.find(compact):
+    def _only_terms(self, stripped: str) -> bool:
+        """Every letter, digit or ideograph of the line lies inside a navigation term."""
+        covered = [_is_separator(char) for char in stripped]
+        if all(covered) or sum(not c for c in covered) > self._max_chars:
+            return False
+        for hit in self._matcher.find(stripped):
             covered[hit.start : hit.end] = [True] * (hit.end - hit.start)
-        return sum(covered)
+        return all(covered)
+
+    def _menu_shaped(self, stripped: str) -> bool:
+        segments = [segment for segment in _EXPLICIT_SEPARATORS.split(stripped) if segment]
+        if len(segments) >= self._min_segments:
+            return sum(map(len, segments)) / len(segments) <= self._max_segment_chars
+        words = [word for word in _SPACES.split(stripped) if word]
+        return len(words) >= 4 and all(len(word) <= 4 for word in words) and any(self._matcher.find(word) for word in words)
 
     def remove(self, text: str) -> tuple[str, int]:
         """(text without boilerplate lines, lines removed)."""
         kept: list[str] = []
         removed = 0
-        # One scan of the whole text tells whether any line can match a pattern at all.
-        patterns_possible = self._patterns is not None and self._patterns.search(text) is not None
+        patterns = [pattern for pattern in self._patterns if pattern.search(text)]
         for line in text.split("\n"):
-            if line and self.is_boilerplate(line, patterns_possible):
+            if line and self.is_boilerplate(line, patterns):
                 removed += 1
             else:
                 kept.append(line)

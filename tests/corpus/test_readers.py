@@ -466,3 +466,79 @@ def test_warc_http_bodies_of_every_kind(tmp_path: Path) -> None:
         )
     )
     assert reasons(read_all(bomb, "warc", ReadConfig(max_doc_bytes=10_000))) == ["document_too_large"]
+
+
+# --- found in the second review ------------------------------------------------------------
+
+
+def test_one_bad_code_unit_costs_one_utf16_line(sample_dir: Path, tmp_path: Path) -> None:
+    records = _news_records(sample_dir)[:100]
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
+    data = b"\xff\xfe"
+    for index, line in enumerate(lines):
+        encoded = line.encode("utf-16-le")
+        data += encoded[:20] + b"\x00\xdc" + encoded[20:] if index == 9 else encoded  # a lone low surrogate
+    (tmp_path / "u16.jsonl").write_bytes(data)
+    docs = read_all(tmp_path / "u16.jsonl", "jsonl")
+    assert reasons(docs) == [None] * 9 + ["undecodable_text"] + [None] * 90
+
+
+def test_utf16_without_bom_of_chinese_text(sample_dir: Path, tmp_path: Path) -> None:
+    records = _news_records(sample_dir)[:20]
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-16-le")
+    (tmp_path / "u16.jsonl").write_bytes(data)
+    docs = read_all(tmp_path / "u16.jsonl", "jsonl")
+    assert [doc.text for doc in docs] == [r["text"] for r in records]
+
+
+def test_corrupt_warc_member_costs_one_record(sample_dir: Path, tmp_path: Path) -> None:
+    data = bytearray((sample_dir / "web" / "libreoffice-help-zh-cn-00001.warc.gz").read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20] = bytes(byte ^ 0xFF for byte in data[middle : middle + 20])
+    (tmp_path / "bad.warc.gz").write_bytes(bytes(data))
+    docs = read_all(tmp_path / "bad.warc.gz", "warc")
+    assert len(docs) == 500 and reasons(docs).count("bad_warc_record") == 1 and reasons(docs).count(None) == 499
+    assert "skipped from offset" in next(doc for doc in docs if doc.removal).removal.detail
+
+
+def test_brotli_bomb_and_latin_declared_gbk_page(tmp_path: Path) -> None:
+    import brotli
+
+    bomb = _warc(
+        [
+            (
+                WarcRecordType.response,
+                "http://a/br",
+                _http(b"Content-Encoding: br\r\nContent-Type: text/plain\r\n", brotli.compress(b"x" * 5_000_000)),
+            )
+        ]
+    )
+    (tmp_path / "br.warc.gz").write_bytes(bomb)
+    assert reasons(read_all(tmp_path / "br.warc.gz", "warc", ReadConfig(max_doc_bytes=100_000))) == ["document_too_large"]
+    html = "<html><body><p>新华社北京电，国务院总理今天会见了来访的代表团，双方进行了友好交谈。</p></body></html>".encode("gbk")
+    page = _warc([(WarcRecordType.response, "http://a/latin", _http(b"Content-Type: text/html; charset=iso-8859-1\r\n", html))])
+    (tmp_path / "latin.warc.gz").write_bytes(page)
+    (doc,) = read_all(tmp_path / "latin.warc.gz", "warc")
+    assert doc.text.strip() == "新华社北京电，国务院总理今天会见了来访的代表团，双方进行了友好交谈。"
+    french = "<html><body><p>Le café est très bon à Paris.</p></body></html>".encode("latin-1")
+    (tmp_path / "fr.warc.gz").write_bytes(
+        _warc([(WarcRecordType.response, "http://a/fr", _http(b"Content-Type: text/html; charset=iso-8859-1\r\n", french))])
+    )
+    assert read_all(tmp_path / "fr.warc.gz", "warc")[0].text.strip() == "Le café est très bon à Paris."
+
+
+def test_corrupt_parquet_row_group_costs_only_that_group(tmp_path: Path) -> None:
+    texts = [f"第{i}行的文本内容，用来测试读取。" * 3 for i in range(5000)]
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"text": texts}), path, row_group_size=1000, compression="zstd")
+    metadata = pq.read_metadata(path)
+    column = metadata.row_group(2).column(0)
+    data = bytearray(path.read_bytes())
+    start = column.dictionary_page_offset + 4  # the dictionary page's header and data
+    data[start : start + 200] = bytes(200)
+    path.write_bytes(bytes(data))
+    docs = read_all(path, "parquet")
+    assert reasons(docs).count(None) == 4000
+    (broken,) = [doc for doc in docs if doc.removal]
+    assert broken.removal.reason.value == "bad_parquet" and broken.meta_value("row") == 2001
+    assert [doc.meta_value("row") for doc in docs if not doc.removal][2000] == 3001

@@ -176,6 +176,16 @@ def test_navigation_only_on_web_sources() -> None:
         ("我们回到首页之后，发现页面已经更新了。", False),
         ("新华社北京十二月三十一日电", False),
         ("菜单", False),
+        ("首页 新闻 体育 娱乐 财经", True),
+        ("Login Register", True),
+        ("Index 🔎︎", True),
+        ("搜索引擎", False),
+        ("注册资本", False),
+        ("白日依山尽 黄河入海流 欲穷千里目 更上一层楼", False),
+        ("2023 年 5 月 1 日 星期一", False),
+        ("在 Calc 中查找与替换", False),
+        ("选择「文件 - 导出」", False),
+        ("他认为，盗版行为严重侵犯了版权所有者的合法权益，呼吁社会各界共同抵制，这一看法得到许多人的支持和赞同。", False),
     ],
 )
 def test_navigation_line_classifier(line: str, boilerplate: bool) -> None:
@@ -219,7 +229,7 @@ def test_pii_masking_is_off_by_default_and_counted_when_on() -> None:
 def test_each_rejection_on_real_documents() -> None:
     rules = _rules()
     speech = _speech()
-    headline = _web_pages("zh-cn")["text/simpress/00/00000401.html"]  # the page is just 文件菜单
+    headline = _web_pages("zh-cn")["text/simpress/01/03050000.html"]  # the page is just 选项栏
     short_article = next(doc for doc in _news() if doc.doc_id == "peoples-daily-199801-00057")
     english_page = _web_pages("zh-cn")["text/scalc/01/statistics_regression.html"]  # untranslated: 3% Chinese
     cases = {
@@ -257,14 +267,14 @@ def test_repetition_rules() -> None:
 
 
 def test_rules_can_be_switched_off_per_source() -> None:
-    headline = _web_pages("zh-cn")["text/simpress/00/00000401.html"]
+    headline = _web_pages("zh-cn")["text/simpress/01/03050000.html"]
     as_lenient = dataclasses.replace(headline, source="lenient")
     assert _rules().judge(headline).removal is not None
     assert _rules().judge(as_lenient).removal is None
 
 
 def test_annotate_mode_records_without_removing() -> None:
-    headline = _web_pages("zh-cn")["text/simpress/00/00000401.html"]
+    headline = _web_pages("zh-cn")["text/simpress/01/03050000.html"]
     doc = _rules(mode="annotate").judge(headline)
     assert doc.removal is None
     assert [(v.reason.value, v.enforced) for v in doc.verdicts if v.reason.kind is Kind.REJECT] == [
@@ -286,3 +296,67 @@ def test_cleaning_is_idempotent_on_real_documents() -> None:
         once = rules.judge(doc)
         twice = rules.judge(Document(doc.doc_id, doc.source, once.text, doc.meta))
         assert twice.text == once.text, doc.doc_id
+
+
+def test_anchored_patterns_match_lines_anywhere_in_the_text() -> None:
+    page = _web_pages("zh-cn")["text/swriter/main0100.html"]
+    rules = _rules()
+    kept = [rules.judge(doc).text for doc in list(_web_pages("zh-cn").values())[:400]]
+    assert not [text for text in kept if "This page is:" in text or "Title is:" in text]
+    assert "Title is:" not in rules.judge(page).text
+
+
+def test_navigation_patterns_are_compiled_one_by_one(tmp_path: Path) -> None:
+    from filters.navigation import NavigationRules
+    from filters.rulefile import load_rules
+
+    path = tmp_path / "nav.txt"
+    path.write_text(
+        "re:^(.)\\1{5,}$\nre:^(?P<y>\\d{4})年版$\nre:^(?P<y>\\d{4}) edition$\nre:(?x) ^ 版权 \\s* 声明 $\n", encoding="utf-8"
+    )
+    navigation = NavigationRules(load_rules(str(path), allow_patterns=True))
+    text = "正文第一行。\naaaaaa\n2020年版\n2021 edition\n版权 声明\n正文最后一行。"
+    assert navigation.remove(text) == ("正文第一行。\n正文最后一行。", 4)
+
+
+def test_symbols_keep_chinese_zero_and_repair_radicals() -> None:
+    from filters.clean_text import fix_unicode, remove_symbols
+
+    assert remove_symbols("到二○○○年，我国将基本实现小康。") == ("到二○○○年，我国将基本实现小康。", 0)
+    text, counts = fix_unicode("⼀⼆⼈⼊中国⼈民")
+    assert text == "一二人入中国人民" and counts == {"radicals": 5}
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("返回 0.0209757694。", "返回 0.0209757694。"),
+        ("圆周率 3.14159265359", "圆周率 3.14159265359"),
+        ("权限 017777777777", "权限 017777777777"),
+        ("地址 0002f000-00032000", "地址 0002f000-00032000"),
+        ("版本 13.812345678", "版本 13.812345678"),
+        ("电话 138-1234-5678。", "电话 [PHONE]。"),
+        ("电话 +86 138 1234 5678", "电话 [PHONE]"),
+        ("电话 0755 12345678", "电话 [PHONE]"),
+        ("请发邮件至zhangsan@163.com。", "请发邮件至[EMAIL]。"),
+        ("(见 http://tldp.org/)", "(见 [URL])"),
+        ("访问 https://example.com/a_(b) 即可。", "访问 [URL] 即可。"),
+    ],
+)
+def test_pii_patterns(text: str, masked: str) -> None:
+    from filters.clean_text import mask_pii
+
+    assert mask_pii(text)[0] == masked
+
+
+def test_idempotent_with_pii_and_man_pages_as_web(sample_dir: Path) -> None:
+    rules = _rules(pii=True)
+    pages = [
+        dataclasses.replace(doc, source="web")
+        for path in sorted((sample_dir / "encyclopedia" / "zh_CN" / "man1").glob("*.txt"))[:150]
+        for doc in read_all(path, "text", name="news")
+    ]
+    pages += list(_web_pages("zh-tw").values())[:150]
+    for doc in pages:
+        once = rules.judge(doc)
+        assert rules.judge(Document(doc.doc_id, doc.source, once.text, doc.meta)).text == once.text, doc.doc_id
