@@ -124,8 +124,11 @@ class TraditionalDetector:
         self._not_traditional = re.compile("[^" + "".join(traditional) + "]+")
 
     def share(self, text: str) -> float:
+        traditional = len(self._not_traditional.sub("", text))
+        if not traditional:  # simplified text: no need to count its Chinese characters
+            return 0.0
         chinese = count_chinese(text)
-        return len(self._not_traditional.sub("", text)) / chinese if chinese else 0.0
+        return traditional / chinese if chinese else 0.0
 
 
 class CleanRules:
@@ -178,7 +181,8 @@ class CleanRules:
         if lines and "duplicate_paragraphs" not in off:
             text = deduplicated
             repaired(Reason.PARAGRAPHS_DEDUPLICATED, lines, f"{lines} repeated lines")
-        if converting and not any(r.reason is Reason.CONVERTED_TO_SIMPLIFIED for r in repairs):
+        shortened = any(r.reason in (Reason.NAVIGATION_REMOVED, Reason.PARAGRAPHS_DEDUPLICATED) for r in repairs)
+        if converting and shortened and not any(r.reason is Reason.CONVERTED_TO_SIMPLIFIED for r in repairs):
             # Removed English navigation can lift the traditional share over the bar:
             # measuring again keeps cleaning idempotent.
             text, title = self._convert(text, title, repaired)

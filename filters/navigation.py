@@ -23,7 +23,6 @@ cannot break another), and one scan of the whole text tells whether any can matc
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from filters.matcher import TermMatcher
 from filters.rulefile import Rules
@@ -33,10 +32,11 @@ _SENTENCE_PUNCTUATION = re.compile(r"[。！？；，,;、：:]")
 _EXPLICIT_SEPARATORS = re.compile(r"\s*[|｜>＞»›/／·•]\s*")
 _SPACES = re.compile(r"\s+")
 _FULL_STOP = re.compile(r"[。！？]")
-
-
-def _is_separator(char: str) -> bool:
-    return char.isspace() or unicodedata.category(char)[0] in "PSZ" or unicodedata.category(char) in ("Mn", "Cf")
+_WORD_CHARACTER = re.compile(r"[^\W_]")
+_ANY_LINE = re.compile(r"^([^\n]+)(?:\n|$)", re.MULTILINE)
+_SENTENCE_LESS_LINE = re.compile(
+    r"^([^\n。！？；，,;、]+)(?:\n|$)", re.MULTILINE
+)  # a letter, digit or ideograph: not a separator
 
 
 class NavigationRules:
@@ -57,15 +57,12 @@ class NavigationRules:
 
     def is_boilerplate(self, line: str, patterns: list[re.Pattern[str]] | None = None) -> bool:
         """Whether a line is navigation or boilerplate. ``patterns``: the patterns worth
-        trying (default all; ``remove`` passes those that match somewhere in the text)."""
+        trying (default all; ``remove`` has already tried them and passes none)."""
         stripped = line.strip()
         if not stripped:
             return False
         candidates = self._patterns if patterns is None else patterns
-        # Footer patterns look at footer-like lines: short ones, or ones that hold no full
-        # sentence; a paragraph that mentions 版权所有 in passing is not a footer.
-        footer_like = len(stripped) <= 30 or (len(stripped) <= self._pattern_max_chars and not _FULL_STOP.search(stripped))
-        if footer_like and any(pattern.search(stripped) for pattern in candidates):
+        if candidates and self._footer_like(stripped) and any(pattern.search(stripped) for pattern in candidates):
             return True
         # A colon inside a line joins a sentence; at its end it labels a menu (分享到：).
         if _SENTENCE_PUNCTUATION.search(stripped.rstrip("：:")) or stripped.endswith(_SENTENCE_END):
@@ -74,14 +71,23 @@ class NavigationRules:
             return True
         return self._menu_shaped(stripped)
 
+    def _footer_like(self, stripped: str) -> bool:
+        """Short, or holding no full sentence: a paragraph that mentions 版权所有 in passing
+        is not a footer."""
+        return len(stripped) <= 30 or (len(stripped) <= self._pattern_max_chars and not _FULL_STOP.search(stripped))
+
     def _only_terms(self, stripped: str) -> bool:
         """Every letter, digit or ideograph of the line lies inside a navigation term."""
-        covered = [_is_separator(char) for char in stripped]
-        if all(covered) or sum(not c for c in covered) > self._max_chars:
+        hits = self._matcher.find(stripped)
+        if not hits:
             return False
-        for hit in self._matcher.find(stripped):
-            covered[hit.start : hit.end] = [True] * (hit.end - hit.start)
-        return all(covered)
+        remainder, position = [], 0
+        for hit in hits:
+            if hit.start > position:
+                remainder.append(stripped[position : hit.start])
+            position = max(position, hit.end)
+        remainder.append(stripped[position:])
+        return _WORD_CHARACTER.search("".join(remainder)) is None
 
     def _menu_shaped(self, stripped: str) -> bool:
         segments = [segment for segment in _EXPLICIT_SEPARATORS.split(stripped) if segment]
@@ -91,13 +97,25 @@ class NavigationRules:
         return len(words) >= 4 and all(len(word) <= 4 for word in words) and any(self._matcher.find(word) for word in words)
 
     def remove(self, text: str) -> tuple[str, int]:
-        """(text without boilerplate lines, lines removed)."""
-        kept: list[str] = []
+        """(text without boilerplate lines, lines removed). Each pattern runs once over the
+        whole text (MULTILINE) to mark the lines it matches, and only lines that hold no
+        sentence punctuation reach the Python checks: a regex finds them in C."""
+        marked: set[int] = set()
+        for pattern in self._patterns:
+            for match in pattern.finditer(text):
+                marked.add(text.rfind("\n", 0, match.start()) + 1)
         removed = 0
-        patterns = [pattern for pattern in self._patterns if pattern.search(text)]
-        for line in text.split("\n"):
-            if line and self.is_boilerplate(line, patterns):
+
+        def decide(match: re.Match[str]) -> str:
+            nonlocal removed
+            line = match.group(1)
+            by_pattern = match.start() in marked and self._footer_like(line.strip())
+            if by_pattern or self.is_boilerplate(line, patterns=[]):
                 removed += 1
-            else:
-                kept.append(line)
-        return ("\n".join(kept), removed) if removed else (text, 0)
+                return ""
+            return match.group(0)
+
+        if marked:
+            text = _ANY_LINE.sub(lambda m: decide(m) if m.start() in marked else m.group(0), text)
+        cleaned = _SENTENCE_LESS_LINE.sub(decide, text)
+        return (cleaned, removed) if removed else (text, 0)
