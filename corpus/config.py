@@ -39,7 +39,7 @@ STAGE_ORDER: tuple[str, ...] = ("clean", "sensitive", "spam", "quality", "dedup"
 (PanGu's Table 3); they always run in this order, with dedup across all sources last."""
 
 StageName = Literal["clean", "sensitive", "spam", "quality", "dedup"]
-SourceFormat = Literal["jsonl", "parquet", "text", "warc"]
+SourceFormat = Literal["jsonl", "json", "csv", "tsv", "lines", "parquet", "text", "warc"]
 Mode = Literal["enforce", "annotate"]
 Ratio = Annotated[StrictFloat, Field(ge=0.0, le=1.0)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
@@ -68,6 +68,36 @@ class ConfigError(Exception):
 
 
 @dataclass(config=_STRICT)
+class WhereRule:
+    """Keep a record only if its field meets this (corpus/compose.py); others are
+    rejected as filtered_out, so they still show in the accounting."""
+
+    field: StrictStr
+    present: StrictBool | None = None
+    equals: StrictStr | None = None
+    not_equals: StrictStr | None = None
+
+
+@dataclass(config=_STRICT)
+class Replacement:
+    """A regex replacement applied to a source's text as it is read."""
+
+    pattern: StrictStr
+    replace: StrictStr = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        import re
+
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return pattern
+
+
+@dataclass(config=_STRICT)
 class SourceConfig:
     name: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     """Unique; names the output folders (``kept/<name>/``)."""
@@ -87,6 +117,49 @@ class SourceConfig:
     """Share of the training mix (PanGu's Table 4); used by the sampling stage."""
     rules_off: tuple[CleanRule, ...] = ()
     """Rules of its stages this source skips, e.g. ``[title_only, navigation]``."""
+    # --- format conversion (corpus/compose.py): jsonl, json, csv, tsv, lines, parquet ---
+    text_template: StrictStr | None = None
+    """Compose the text from fields: ``"问：{question}\n答：{answer}"``, nested paths like
+    ``{documents[*].paragraphs[*]}``; without it the text is ``text_field``."""
+    id_template: StrictStr | None = None
+    """Compose the id from fields, e.g. ``"{qid}"``."""
+    meta_fields: tuple[StrictStr, ...] = ()
+    """Field paths kept as metadata."""
+    join_separator: StrictStr = "\n"
+    """Joins the items of a list field in a template."""
+    where: tuple[WhereRule, ...] = ()
+    replacements: tuple[Replacement, ...] = ()
+    fold_fullwidth_digits: StrictBool = False
+    strip_markup: StrictBool = False
+    """Remove HTML/XML tags and unescape entities."""
+    header: StrictBool = True
+    """csv/tsv: the first row names the columns."""
+    columns: tuple[StrictStr, ...] = ()
+    """csv/tsv without a header: the column names."""
+    label: Literal["prefix", "suffix"] | None = None
+    """lines: each line carries a label before (prefix) or after (suffix) label_separator;
+    it is kept as the metadata field ``label``."""
+    label_separator: StrictStr = "\t"
+
+    @field_validator("text_template", "id_template")
+    @classmethod
+    def _template_parses(cls, template: str | None) -> str | None:
+        if template is not None:
+            from corpus.compose import template_fields
+
+            template_fields(template)
+        return template
+
+    @model_validator(mode="after")
+    def _format_settings(self) -> SourceConfig:
+        if self.format in ("csv", "tsv") and not self.header and not self.columns:
+            raise ValueError(f"{self.format} without a header needs 'columns'")
+        if self.label is not None and self.format != "lines":
+            raise ValueError("'label' is for format lines")
+        templated = self.text_template or self.id_template or self.meta_fields or self.where
+        if templated and self.format in ("text", "warc", "lines"):
+            raise ValueError(f"templates, meta_fields and where need records with fields, not format {self.format}")
+        return self
 
     @field_validator("encoding")
     @classmethod

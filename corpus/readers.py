@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from corpus.compose import Composer, RecordError
 from corpus.config import InputFile, ReadConfig, SourceConfig
 from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, looks_chinese, normalise_encoding, sniff_encoding
 from corpus.reasons import Reason
@@ -91,6 +92,12 @@ def read_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> Iterat
         match source.format:
             case "jsonl":
                 yield from counted(_read_jsonl(file, source, read, cursor))
+            case "json":
+                yield from counted(_read_json_array(file, source, read, cursor))
+            case "csv" | "tsv":
+                yield from counted(_read_delimited(file, source, read, cursor))
+            case "lines":
+                yield from counted(_read_lines(file, source, read, cursor))
             case "parquet":
                 yield from counted(_read_parquet(file, source, read, cursor))
             case "text":
@@ -147,15 +154,6 @@ def _lines(stream: BinaryIO, encoding: str, limit: int) -> Iterator[tuple[bytes 
         yield line, 0
 
 
-def _field_text(record: dict[str, Any], field_name: str) -> tuple[str | None, Reason | None]:
-    value = record.get(field_name)
-    if value is None:
-        return None, Reason.MISSING_TEXT
-    if not isinstance(value, str):
-        return None, Reason.NON_STRING_TEXT
-    return value, None
-
-
 def _field_id(value: Any) -> tuple[str | None, str]:
     """(the id as a string, or None and why it cannot be an id)."""
     if isinstance(value, str):
@@ -166,6 +164,7 @@ def _field_id(value: Any) -> tuple[str | None, str]:
 
 
 def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
+    composer = Composer(source)
     with open_input(file.path) as opened:
         sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
         if not sample:
@@ -192,34 +191,227 @@ def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor:
                 continue
             if not decoded.strip():
                 continue  # a blank line holds no record
-            yield _parse_json_line(decoded, raw, lineno, file, source, encoding)
+            yield _parse_json_line(decoded, raw, lineno, file, source, encoding, composer, read)
 
 
-def _parse_json_line(decoded: str, raw: bytes, lineno: int, file: InputFile, source: SourceConfig, encoding: str) -> Document:
-    def error(reason: Reason, detail: str) -> Document:
-        return error_record(source.name, file, lineno, "line", reason, detail, raw)
-
+def _parse_json_line(
+    decoded: str,
+    raw: bytes,
+    lineno: int,
+    file: InputFile,
+    source: SourceConfig,
+    encoding: str,
+    composer: Composer,
+    read: ReadConfig,
+) -> Document:
     try:
         record = json.loads(decoded)
     except json.JSONDecodeError as exc:
-        return error(Reason.MALFORMED_JSON, f"{exc.msg} at column {exc.colno}")
+        return error_record(source.name, file, lineno, "line", Reason.MALFORMED_JSON, f"{exc.msg} at column {exc.colno}", raw)
     except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting 100,000 deep
-        return error(Reason.MALFORMED_JSON, f"{type(exc).__name__}: {str(exc)[:200]}")
-    if not isinstance(record, dict):
-        return error(Reason.NOT_AN_OBJECT, f"a JSON {type(record).__name__}, not an object")
-    text, problem = _field_text(record, source.text_field)
-    if problem is not None:
-        return error(problem, f"field '{source.text_field}'")
-    doc_id = f"{file.rel}:{lineno}"
-    if source.id_field is not None and record.get(source.id_field) is not None:
-        given, why = _field_id(record[source.id_field])
-        if given is None:
-            return error(Reason.BAD_ID, f"field '{source.id_field}': {why}")
-        doc_id = given
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return error_record(source.name, file, lineno, "line", Reason.MALFORMED_JSON, detail, raw)
     meta: dict[str, MetaValue] = {"path": file.rel, "line": lineno}
     if encoding not in ("utf-8", "utf-8-sig"):
         meta["encoding"] = encoding
-    return _document(source.name, file, "line", lineno, doc_id, text or "", **meta)
+    return record_document(record, composer, source, read, file, "line", lineno, raw, meta)
+
+
+def record_document(
+    record: Any,
+    composer: Composer,
+    source: SourceConfig,
+    read: ReadConfig,
+    file: InputFile,
+    unit: str,
+    position: int,
+    raw: bytes,
+    meta: dict[str, MetaValue],
+) -> Document:
+    """A document composed from one record's fields (corpus/compose.py), or the record
+    with the reason it could not be one."""
+    try:
+        composed = composer.compose(record)
+    except RecordError as problem:
+        return error_record(source.name, file, position, unit, problem.reason, problem.detail, raw)
+    size = len(composed.text.encode("utf-8", "replace"))
+    if size > read.max_doc_bytes:
+        detail = f"composed text of {size} bytes > max_doc_bytes={read.max_doc_bytes}"
+        return error_record(source.name, file, position, unit, Reason.DOCUMENT_TOO_LARGE, detail, raw, size)
+    doc_id = composed.doc_id or f"{file.rel}:{position}"
+    if composed.doc_id is None and source.id_field is not None and record.get(source.id_field) is not None:
+        given, why = _field_id(record[source.id_field])
+        if given is None:
+            return error_record(source.name, file, position, unit, Reason.BAD_ID, f"field '{source.id_field}': {why}", raw)
+        doc_id = given
+    return _document(source.name, file, unit, position, doc_id, composed.text, **{**composed.meta, **meta})
+
+
+# --- JSON arrays -----------------------------------------------------------------------
+
+
+def _read_json_array(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
+    """A file holding one top-level array of records, streamed item by item (ijson), so a
+    multi-gigabyte dataset dump is never loaded whole."""
+    import ijson
+
+    cursor.unit = "item"
+    composer = Composer(source)
+    with open_input(file.path) as opened:
+        sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
+        if not sample.strip():
+            yield error_record(source.name, file, 0, "item", Reason.EMPTY_FILE, "the file has no bytes")
+            return
+        encoding = sniff_encoding(sample, source.encoding, at_eof)
+        first = sample.decode(encoding, "replace").lstrip("\ufeff \t\r\n")[:1]
+        if first != "[":
+            detail = f"a JSON file must hold a top-level array of records (it starts with {first!r}); use format jsonl for one record per line"
+            yield error_record(source.name, file, 0, "item", Reason.NOT_AN_OBJECT, detail, sample[:200])
+            return
+        # ijson reads UTF-8 bytes; a GBK or UTF-16 file is transcoded on the way.
+        utf8 = (
+            stream
+            if encoding in ("utf-8", "utf-8-sig")
+            else _Utf8Stream(io.TextIOWrapper(stream, encoding=encoding, errors="strict"))
+        )
+        try:
+            for record in ijson.items(utf8, "item", use_float=True):
+                cursor.position += 1
+                raw = json.dumps(record, ensure_ascii=False)[:SNIPPET_BYTES].encode()
+                yield record_document(
+                    record,
+                    composer,
+                    source,
+                    read,
+                    file,
+                    "item",
+                    cursor.position,
+                    raw,
+                    {"path": file.rel, "item": cursor.position},
+                )
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            detail = f"reading stopped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            yield error_record(source.name, file, cursor.position + 1, "item", Reason.MALFORMED_JSON, detail)
+
+
+class _Utf8Stream(io.RawIOBase):
+    """A text stream read back as UTF-8 bytes."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._text = text
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = self._text.read(1 << 16)
+            if not chunk:
+                return 0
+            self._pending = chunk.encode("utf-8")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+# --- CSV / TSV -------------------------------------------------------------------------
+
+
+def _read_delimited(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
+    """CSV (quoted fields, embedded newlines) or TSV (tab-separated, no quoting, as most
+    Chinese datasets are), with or without a header row, in any detected encoding."""
+    import csv
+
+    cursor.unit = "row"
+    composer = Composer(source)
+    csv.field_size_limit(max(read.max_doc_bytes, 1 << 20))
+    with open_input(file.path) as opened:
+        sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
+        if not sample.strip():
+            yield error_record(source.name, file, 0, "row", Reason.EMPTY_FILE, "the file has no bytes")
+            return
+        encoding = sniff_encoding(sample, source.encoding, at_eof)
+        text_stream = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        if source.format == "tsv":
+            rows = csv.reader(text_stream, delimiter="\t", quoting=csv.QUOTE_NONE)
+        else:
+            rows = csv.reader(text_stream)
+        names: list[str] | None = list(source.columns) if source.columns else None
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                cursor.position += 1
+                yield error_record(source.name, file, cursor.position, "row", Reason.MALFORMED_ROW, f"unparsable row: {exc}")
+                continue
+            if not any(field.strip() for field in row):
+                continue
+            if names is None:
+                names = [name.strip().lstrip("\ufeff") for name in row]
+                continue
+            cursor.position += 1
+            raw = "\t".join(row)[:SNIPPET_BYTES].encode("utf-8", "replace")
+            if "\ufffd" in raw.decode("utf-8", "replace") and encoding not in ("utf-8", "utf-8-sig"):
+                yield error_record(
+                    source.name, file, cursor.position, "row", Reason.UNDECODABLE_TEXT, f"invalid {encoding} in the row", raw
+                )
+                continue
+            if len(row) != len(names):
+                detail = f"{len(row)} fields, the header has {len(names)}"
+                yield error_record(source.name, file, cursor.position, "row", Reason.MALFORMED_ROW, detail, raw)
+                continue
+            meta: dict[str, MetaValue] = {"path": file.rel, "row": cursor.position}
+            yield record_document(
+                dict(zip(names, row, strict=True)), composer, source, read, file, "row", cursor.position, raw, meta
+            )
+
+
+# --- one record per line ----------------------------------------------------------------
+
+
+def _read_lines(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
+    """Each non-blank line is a document, with an optional label before or after
+    ``label_separator`` kept as metadata (``label``), not as text."""
+    composer = Composer(source)
+    with open_input(file.path) as opened:
+        sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
+        if not sample:
+            yield error_record(source.name, file, 0, "line", Reason.EMPTY_FILE, "the file has no bytes")
+            return
+        encoding = sniff_encoding(sample, source.encoding, at_eof)
+        for line, too_large in _lines(stream, encoding, read.max_doc_bytes):
+            cursor.position += 1
+            if too_large:
+                detail = f"line of {too_large} bytes > max_doc_bytes={read.max_doc_bytes}"
+                yield error_record(source.name, file, cursor.position, "line", Reason.DOCUMENT_TOO_LARGE, detail, size=too_large)
+                continue
+            raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
+            try:
+                text = (line if isinstance(line, str) else line.decode(encoding)).rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                detail = f"invalid {encoding} at byte {exc.start} of the line"
+                yield error_record(source.name, file, cursor.position, "line", Reason.UNDECODABLE_TEXT, detail, raw)
+                continue
+            if not text.strip():
+                continue
+            meta: dict[str, MetaValue] = {"path": file.rel, "line": cursor.position}
+            if source.label is not None:
+                if source.label_separator not in text:
+                    detail = f"no label separator {source.label_separator!r} in the line"
+                    yield error_record(source.name, file, cursor.position, "line", Reason.MALFORMED_ROW, detail, raw)
+                    continue
+                if source.label == "prefix":
+                    label, text = text.split(source.label_separator, 1)
+                else:
+                    text, label = text.rsplit(source.label_separator, 1)
+                meta["label"] = label.strip()
+            yield _document(
+                source.name, file, "line", cursor.position, f"{file.rel}:{cursor.position}", composer.clean(text), **meta
+            )
 
 
 # --- Parquet -------------------------------------------------------------------------
@@ -230,6 +422,7 @@ def _read_parquet(file: InputFile, source: SourceConfig, read: ReadConfig, curso
     import pyarrow.parquet as pq
 
     cursor.unit = "row"
+    composer = Composer(source)
     with open_input(file.path) as stream:
         if not stream.peek(1):  # type: ignore[attr-defined]
             yield error_record(source.name, file, 0, "row", Reason.EMPTY_FILE, "the file has no bytes")
@@ -240,6 +433,10 @@ def _read_parquet(file: InputFile, source: SourceConfig, read: ReadConfig, curso
             yield error_record(source.name, file, 0, "row", Reason.BAD_PARQUET, f"not a readable Parquet file: {exc}")
             return
         names = set(parquet.schema_arrow.names)
+        templated = bool(source.text_template or source.id_template or source.meta_fields or source.where)
+        if templated:
+            yield from _parquet_records(parquet, file, source, read, cursor)
+            return
         if source.text_field not in names:
             detail = f"no column '{source.text_field}' (columns: {', '.join(sorted(names))})"
             yield error_record(source.name, file, 0, "row", Reason.BAD_PARQUET, detail)
@@ -264,7 +461,34 @@ def _read_parquet(file: InputFile, source: SourceConfig, read: ReadConfig, curso
                 ids = batch.column(source.id_field).to_pylist() if len(columns) > 1 else [None] * len(texts)
                 for text, given_id in zip(texts, ids, strict=True):
                     cursor.position += 1
-                    yield _parquet_row(text, given_id, cursor.position, file, source, read)
+                    yield _parquet_row(
+                        composer.clean(text) if isinstance(text, str) else text, given_id, cursor.position, file, source, read
+                    )
+
+
+def _parquet_records(
+    parquet: Any, file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor
+) -> Iterator[Document]:
+    """Rows as records (every column), composed by the source's templates."""
+    import pyarrow as pa
+
+    composer = Composer(source)
+    for group in range(parquet.num_row_groups):
+        first_row = cursor.position + 1
+        group_rows = parquet.metadata.row_group(group).num_rows
+        try:
+            table = parquet.read_row_group(group)
+        except (pa.ArrowException, OSError) as exc:
+            detail = f"row group {group} (rows {first_row}-{first_row + group_rows - 1}) unreadable: {exc}"
+            yield error_record(source.name, file, first_row, "row", Reason.BAD_PARQUET, detail)
+            cursor.position += group_rows
+            continue
+        for batch in table.to_batches(max_chunksize=256):
+            for record in batch.to_pylist():
+                cursor.position += 1
+                raw = repr(record)[:SNIPPET_BYTES].encode("utf-8", "replace")
+                meta: dict[str, MetaValue] = {"path": file.rel, "row": cursor.position}
+                yield record_document(record, composer, source, read, file, "row", cursor.position, raw, meta)
 
 
 def _parquet_row(text: Any, given_id: Any, row: int, file: InputFile, source: SourceConfig, read: ReadConfig) -> Document:

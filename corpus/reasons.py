@@ -39,6 +39,7 @@ class Reason(StrEnum):
     BAD_WARC_RECORD = "bad_warc_record"  # broken WARC/HTTP headers
     HTML_EXTRACTION_FAILED = "html_extraction_failed"  # the HTML parser gave up
     UNSUPPORTED_CONTENT = "unsupported_content"  # a WARC response that is not text (image, PDF)
+    MALFORMED_ROW = "malformed_row"  # a CSV/TSV row with the wrong number of fields, or unparsable
     READER_EXCEPTION = "reader_exception"  # the reader failed in a way nobody foresaw (a bug)
     # --- errors inside a stage (filters/stage.py) ---
     STAGE_EXCEPTION = "stage_exception"  # a stage raised on this document
@@ -53,6 +54,9 @@ class Reason(StrEnum):
     PII_URL = "pii_url"  # URLs masked
     PII_ID_CARD = "pii_id_card"  # mainland ID card numbers masked
     PII_PHONE = "pii_phone"  # phone numbers masked
+
+    # --- rejections while reading (corpus/compose.py) ---
+    FILTERED_OUT = "filtered_out"  # a record that fails the source's `where` conditions
 
     # --- rejections by the clean stage (filters/clean.py) ---
     TITLE_ONLY = "title_only"  # PanGu rule 1: only the title of a page
@@ -85,6 +89,8 @@ _KIND: dict[Reason, Kind] = {
     Reason.BAD_WARC_RECORD: Kind.ERROR,
     Reason.HTML_EXTRACTION_FAILED: Kind.ERROR,
     Reason.UNSUPPORTED_CONTENT: Kind.ERROR,
+    Reason.MALFORMED_ROW: Kind.ERROR,
+    Reason.FILTERED_OUT: Kind.REJECT,
     Reason.READER_EXCEPTION: Kind.ERROR,
     Reason.STAGE_EXCEPTION: Kind.ERROR,
     Reason.UNICODE_REPAIRED: Kind.REPAIR,

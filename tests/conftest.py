@@ -34,5 +34,18 @@ def read_all(path: str | os.PathLike[str], fmt: str, read: ReadConfig | None = N
     return list(read_file(file, source(fmt, **settings), read or ReadConfig()))
 
 
+def sample_source(name: str) -> SourceConfig:
+    """A source of configs/sample.yaml, with its format conversion settings."""
+    from corpus.config import load_config
+
+    return load_config(str(REPO / "configs" / "sample.yaml")).source(name)
+
+
+def read_news() -> list[Document]:
+    """The People's Daily sample as the news source reads it (tags stripped by config)."""
+    path = SAMPLE / "news" / "peoples-daily-199801.jsonl.zst"
+    return list(read_file(InputFile(str(path), path.name), sample_source("news"), ReadConfig()))
+
+
 def reasons(docs: Iterable[Document]) -> list[str | None]:
     return [doc.removal.reason.value if doc.removal else None for doc in docs]

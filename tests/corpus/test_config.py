@@ -40,8 +40,8 @@ def _validate(config_dir: Path, text: str, capsys: pytest.CaptureFixture[str]) -
 
 def test_sample_config_loads_with_every_source(sample_dir: Path) -> None:
     config = load_config(str(REPO / "configs" / "sample.yaml"))
-    assert [s.name for s in config.sources] == ["web", "encyclopedia", "ebooks", "public", "news"]
-    assert {s.format for s in config.sources} == {"warc", "text", "jsonl", "parquet"}
+    assert [s.name for s in config.sources] == ["web", "encyclopedia", "ebooks", "public", "reviews", "news"]
+    assert {s.format for s in config.sources} == {"warc", "text", "jsonl", "parquet", "tsv"}
     web = config.source("web")
     assert web.paths[0] == str(sample_dir / "web" / "*.warc.gz")  # relative to the config's folder
     assert len(find_inputs(web)) >= 9
@@ -88,7 +88,7 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
         (GOOD.replace("weight: 0.5", "weight: 0.5\n    colour: red"), "sources[0] (news): unknown key 'colour'"),
         (GOOD.replace("[clean]", "[clean, dedupe]"), "sources[0] (news).stages[1]"),
         (GOOD.replace("[clean]", "[clean, clean]"), "stage listed twice: clean"),
-        (GOOD.replace("format: jsonl", "format: csv"), "sources[0] (news).format"),
+        (GOOD.replace("format: jsonl", "format: xml"), "sources[0] (news).format"),
         (GOOD.replace("weight: 0.5", "weight: -1.0"), "sources[0] (news).weight"),
         (GOOD.replace("weight: 0.5", "weight: lots"), "sources[0] (news).weight"),
         (GOOD.replace("news/*.jsonl", "nowhere/*.jsonl"), "no file matches"),

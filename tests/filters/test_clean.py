@@ -12,7 +12,7 @@ from corpus.config import CleanConfig, SourceConfig
 from corpus.reasons import Kind, Reason
 from corpus.record import Document
 from filters.clean import CleanPlan, CleanRules, chinese_share, count_chars, count_chinese
-from tests.conftest import SAMPLE, read_all
+from tests.conftest import SAMPLE, read_all, read_news
 
 
 @cache
@@ -25,7 +25,7 @@ def _web_pages(lang: str) -> dict[str, Document]:
 
 @cache
 def _news() -> list[Document]:
-    return read_all(SAMPLE / "news" / "peoples-daily-199801.jsonl.zst", "jsonl", name="news")
+    return read_news()
 
 
 def _rules(**settings: object) -> CleanRules:

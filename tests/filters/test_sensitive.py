@@ -12,13 +12,12 @@ from corpus.reasons import Reason
 from corpus.record import Document
 from filters.sensitive import Folding, SensitiveRules, check_rule_file, explain
 from pipelines.cli import main
-from tests.conftest import SAMPLE, read_all
+from tests.conftest import read_news
 
 
 @cache
 def _speech() -> Document:
-    news = read_all(SAMPLE / "news" / "peoples-daily-199801.jsonl.zst", "jsonl", name="news")
-    return next(doc for doc in news if doc.doc_id == "peoples-daily-199801-00000")
+    return next(doc for doc in read_news() if doc.doc_id == "peoples-daily-199801-00000")
 
 
 @cache
@@ -88,7 +87,7 @@ def test_latin_terms_match_whole_words_only(tmp_path: Path) -> None:
 
 def test_real_corpus_text_without_terms_is_kept(tmp_path: Path) -> None:
     rules = SensitiveRules(SensitiveConfig())  # the shipped example categories
-    news = read_all(SAMPLE / "news" / "peoples-daily-199801.jsonl.zst", "jsonl", name="news")[:300]
+    news = read_news()[:300]
     assert sum(rules.judge(doc).removal is not None for doc in news) == 0
 
 

@@ -41,6 +41,10 @@ sources:
   - name: news
     paths: ["news/*.jsonl.zst"]
     format: jsonl
+    replacements:
+      - {pattern: '\\[(?!/)', replace: ''}
+      - {pattern: '/[A-Za-z]+(?:\\][A-Za-z]+)?', replace: ''}
+      - {pattern: '(?<=\\S) +(?=\\S)', replace: ''}
     stages: [clean]
 output:
   format: jsonl.gz
