@@ -302,6 +302,9 @@ class RunConfig:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"source name used twice: {', '.join(repeated)}")
+        weights = [source.weight for source in self.sources if source.weight is not None]
+        if weights and sum(weights) == 0:
+            raise ValueError("the sources' weights are all zero: the training mix would be empty")
         return self
 
     def source(self, name: str) -> SourceConfig:

@@ -538,6 +538,13 @@ def _read_text(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
         yield error_record(source.name, file, 0, "byte", Reason.EMPTY_FILE, "the file has no bytes")
         return
     encoding = sniff_encoding(data[:SNIFF_BYTES], source.encoding, at_eof=len(data) <= SNIFF_BYTES)
+    if is_ascii_compatible(encoding) and b"\x00" in data:
+        at = data.index(b"\x00")
+        detail = f"NUL bytes from byte {at}: a binary file, or text cut off by a crashed writer"
+        yield error_record(
+            source.name, file, at, "byte", Reason.UNDECODABLE_TEXT, detail, data[max(0, at - 100) : at + 100], len(data)
+        )
+        return
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -40,6 +40,7 @@ class Reason(StrEnum):
     HTML_EXTRACTION_FAILED = "html_extraction_failed"  # the HTML parser gave up
     UNSUPPORTED_CONTENT = "unsupported_content"  # a WARC response that is not text (image, PDF)
     MALFORMED_ROW = "malformed_row"  # a CSV/TSV row with the wrong number of fields, or unparsable
+    DUPLICATE_ID = "duplicate_id"  # a (source, id) already read: later copies are errors
     READER_EXCEPTION = "reader_exception"  # the reader failed in a way nobody foresaw (a bug)
     # --- errors inside a stage (filters/stage.py) ---
     STAGE_EXCEPTION = "stage_exception"  # a stage raised on this document
@@ -91,6 +92,7 @@ _KIND: dict[Reason, Kind] = {
     Reason.UNSUPPORTED_CONTENT: Kind.ERROR,
     Reason.MALFORMED_ROW: Kind.ERROR,
     Reason.FILTERED_OUT: Kind.REJECT,
+    Reason.DUPLICATE_ID: Kind.ERROR,
     Reason.READER_EXCEPTION: Kind.ERROR,
     Reason.STAGE_EXCEPTION: Kind.ERROR,
     Reason.UNICODE_REPAIRED: Kind.REPAIR,

@@ -27,9 +27,15 @@ _FULLWIDTH_ALNUM = re.compile("[０-９Ａ-Ｚａ-ｚ]")
 _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code).isalnum()}
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def normalise_term(text: str) -> str:
     """Fold full-width letters and digits, then case. Length-preserving, so positions in
-    the folded text are positions in the text."""
+    the folded text are positions in the text. Lone surrogates (which the Rust matcher
+    cannot take) become U+FFFD."""
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
     if _FULLWIDTH_ALNUM.search(text):
         text = text.translate(_TO_HALFWIDTH)
     return text.lower()

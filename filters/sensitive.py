@@ -83,6 +83,8 @@ class Folding:
         for code in range(0x20, 0x7F):  # the folded forms of full-width letters must fold further
             if chr(code).isupper():
                 table[code + 0xFEE0] = ord(chr(code).lower())
+        for code in range(0xD800, 0xE000):  # lone surrogates cannot reach the matcher (UTF-8)
+            table[code] = 0xFFFD
         dropping = dict(table)
         for code in range(0x10000):
             target = chr(table.get(code, code))  # type: ignore[arg-type]

@@ -26,7 +26,8 @@ from apache_beam.metrics import Metrics
 from corpus import stats, writers
 from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
 from corpus.readers import read_file
-from corpus.record import Document
+from corpus.reasons import Reason
+from corpus.record import Document, Verdict
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.sensitive import SensitiveRules, load_categories
 from filters.stage import ProgressMeter, RunStage, StageDoFn
@@ -83,6 +84,45 @@ class ReadFileDoFn(beam.DoFn):
             count += 1
             yield doc
         yield pvalue.TaggedOutput(LEDGER, (self._source.name, count))
+
+
+_POSITION_KEYS = ("line", "row", "item", "offset", "byte")
+
+
+def _where(doc: Document) -> tuple[str, int]:
+    """(file, position) of a document as read: its place in the input, for ordering."""
+    position = next((doc.meta_value(key) for key in _POSITION_KEYS if doc.meta_value(key) is not None), 0)
+    return str(doc.meta_value("path", "")), int(position) if isinstance(position, int) else 0
+
+
+def _later_copies(item: tuple[tuple[str, str], Any]) -> Iterator[tuple[tuple[str, str, str, int], str]]:
+    (source, doc_id), places = item
+    ordered = sorted(set(places))
+    first_path, first_position = ordered[0]
+    for path, position in ordered[1:]:
+        yield (source, doc_id, path, position), f"id {doc_id!r} already read at {first_path}:{first_position}"
+
+
+def _mark_duplicate(doc: Document, duplicates: dict[tuple[str, str, str, int], str]) -> Document:
+    if doc.removal is not None or not duplicates:
+        return doc
+    detail = duplicates.get((doc.source, doc.doc_id, *_where(doc)))
+    return doc if detail is None else doc.with_verdict(Verdict("read", Reason.DUPLICATE_ID, detail=detail))
+
+
+class MarkDuplicateIds(beam.PTransform):
+    """A (source, id) read twice: every occurrence after the first (by file, then position)
+    becomes a duplicate_id error record. Only (key, place) pairs are shuffled, and the side
+    input holds the duplicates alone, so the cost stays small when ids are unique."""
+
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+        duplicates = (
+            docs
+            | "Places" >> beam.FlatMap(lambda doc: [] if doc.removal is not None else [((doc.source, doc.doc_id), _where(doc))])
+            | "Group" >> beam.GroupByKey()
+            | "LaterCopies" >> beam.FlatMap(_later_copies)
+        )
+        return docs | "Mark" >> beam.Map(_mark_duplicate, duplicates=beam.pvalue.AsDict(duplicates))
 
 
 class _Accounting(beam.CombineFn):
@@ -173,7 +213,8 @@ def build_pipeline(pipeline: beam.Pipeline, config: RunConfig, out_dir: str, pro
         ledgers.append(read[LEDGER])
     ledger = ledgers | "Read/Ledger" >> beam.Flatten()
     docs = per_source | "Read/Merge" >> beam.Flatten() | "Read/Spread" >> beam.Reshuffle()
-    read_ok, read_failed = docs | "Read/Split" >> beam.Partition(lambda doc, _: int(doc.is_error), 2)
+    docs = docs | "Read/DuplicateIds" >> MarkDuplicateIds()
+    read_ok, read_failed = docs | "Read/Split" >> beam.Partition(lambda doc, _: int(doc.removal is not None), 2)
 
     removed = [read_failed]
     alive = read_ok
