@@ -16,12 +16,13 @@ says how in its config instead of in a one-off script:
   tags ``迈向/v`` -> ``迈向``), ``fold_fullwidth_digits``, ``strip_markup``.
 
 A missing field, a template naming an absent key, a value that is not text, or a record
-that yields empty text is an error naming the field.
+that yields empty text (after the clean-up) is an error naming the field or template.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ from corpus.reasons import Reason
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _SEGMENT = re.compile(r"^([^\[\]]+)((?:\[(?:\*|\d+)\])*)$")
 _INDEX = re.compile(r"\[(\*|\d+)\]")
-_MARKUP = re.compile(r"<[^<>]{1,200}>")
+_ATTRIBUTE = r"""\s+[A-Za-z_:][A-Za-z0-9_:.-]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=]+))?"""
+_MARKUP = re.compile(rf"<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:{_ATTRIBUTE})*\s*/?>", re.DOTALL)
+"""Tags and comments only: 如果 a<b 且 b>c keeps its comparison signs."""
 _FULLWIDTH_DIGITS = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF1A)}
 
 
@@ -85,6 +88,8 @@ def resolve(record: Any, path: str) -> Any:
             if item is _MISSING:
                 raise RecordError(Reason.MISSING_TEXT, f"field '{path}': no '{name}'")
             for index in indexes:
+                if item is None and index == "*":
+                    item = []  # a null list walks like an empty one
                 if not isinstance(item, list):
                     raise RecordError(Reason.NON_STRING_TEXT, f"field '{path}': '{name}' is not a list")
                 if index == "*":
@@ -153,15 +158,16 @@ class Composer:
             raise RecordError(Reason.NOT_AN_OBJECT, f"a {type(record).__name__}, not an object")
         for rule in source.where:
             present = _present(record, rule.field)
-            value = resolve(record, rule.field) if present else None
             if rule.present is not None and present != rule.present:
                 raise RecordError(Reason.FILTERED_OUT, f"where: field '{rule.field}' {'absent' if rule.present else 'present'}")
-            if rule.equals is not None and str(value) != rule.equals:
-                raise RecordError(Reason.FILTERED_OUT, f"where: field '{rule.field}' is {value!r}, not {rule.equals!r}")
-            if rule.not_equals is not None and str(value) == rule.not_equals:
+            values = _comparable(resolve(record, rule.field)) if present else []
+            if rule.equals is not None and rule.equals not in values:
+                raise RecordError(Reason.FILTERED_OUT, f"where: field '{rule.field}' is not {rule.equals!r}")
+            if rule.not_equals is not None and rule.not_equals in values:
                 raise RecordError(Reason.FILTERED_OUT, f"where: field '{rule.field}' is {rule.not_equals!r}")
         if source.text_template is not None:
             text = render(source.text_template, record, source.join_separator)
+            named = f"the template {source.text_template!r}"
         else:
             value = record.get(source.text_field)
             if value is None:
@@ -169,17 +175,24 @@ class Composer:
             if not isinstance(value, str):
                 raise RecordError(Reason.NON_STRING_TEXT, f"field '{source.text_field}' is a {type(value).__name__}")
             text = value
+            named = f"field '{source.text_field}'"
         text = self.clean(text)
-        if source.text_template is not None and not text.strip():
-            raise RecordError(Reason.MISSING_TEXT, "the template gives empty text")
+        if not text.strip():
+            raise RecordError(Reason.MISSING_TEXT, f"{named} gives empty text")
         doc_id = None
         if source.id_template is not None:
-            doc_id = render(source.id_template, record, source.join_separator)
-        meta = {}
+            doc_id = render(source.id_template, record, source.join_separator).strip()
+            if not doc_id or "\n" in doc_id:
+                raise RecordError(Reason.BAD_ID, f"the id template {source.id_template!r} gives {doc_id!r}")
+        meta: dict[str, Any] = {}
         for path in source.meta_fields:
             value = resolve(record, path)
-            meta[path] = _as_text(value, path, source.join_separator) if isinstance(value, list) else value
-        return Composed(text, doc_id, {key: value for key, value in meta.items() if _scalar(value)})
+            if isinstance(value, list):
+                value = _as_text(value, path, source.join_separator)
+            elif not _scalar(value):
+                value = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+            meta[path] = value
+        return Composed(text, doc_id, meta)
 
     def clean(self, text: str) -> str:
         source = self._source
@@ -198,6 +211,21 @@ def _present(record: Any, path: str) -> bool:
     except RecordError:
         return False
     return value not in (None, "", [])
+
+
+def _comparable(value: Any) -> list[str]:
+    """A field's value(s) as the strings a where condition compares with: JSON spellings
+    (true, false, null), integral floats as integers, every element of a list."""
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if item is None or isinstance(item, bool):
+            out.append(json.dumps(item))
+        elif isinstance(item, float) and item.is_integer():
+            out.append(str(int(item)))
+        else:
+            out.append(str(item))
+    return out
 
 
 def _scalar(value: Any) -> bool:

@@ -61,6 +61,7 @@ CleanRule = Literal[
 """The clean stage's rules, each of which a source can switch off (``rules_off``)."""
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+_READER_META = frozenset({"path", "line", "row", "item", "offset", "byte", "in_bytes", "encoding", "url", "title", "http_status"})
 
 
 class ConfigError(Exception):
@@ -75,7 +76,18 @@ class WhereRule:
     field: StrictStr
     present: StrictBool | None = None
     equals: StrictStr | None = None
+    """Compared with the field's value as JSON spells it (true, null, 3); a list matches
+    when any element does."""
     not_equals: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _checks_something(self) -> WhereRule:
+        from corpus.compose import parse_path
+
+        parse_path(self.field)
+        if self.present is None and self.equals is None and self.not_equals is None:
+            raise ValueError(f"where on '{self.field}' needs present, equals or not_equals")
+        return self
 
 
 @dataclass(config=_STRICT)
@@ -85,16 +97,19 @@ class Replacement:
     pattern: StrictStr
     replace: StrictStr = ""
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, pattern: str) -> str:
+    @model_validator(mode="after")
+    def _compiles(self) -> Replacement:
         import re
 
         try:
-            re.compile(pattern)
+            compiled = re.compile(self.pattern)
         except re.error as exc:
-            raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
-        return pattern
+            raise ValueError(f"bad regular expression {self.pattern!r}: {exc}") from None
+        try:
+            compiled.sub(self.replace, "")  # the replacement template is parsed here
+        except (re.error, IndexError) as exc:
+            raise ValueError(f"bad replacement {self.replace!r} for {self.pattern!r}: {exc}") from None
+        return self
 
 
 @dataclass(config=_STRICT)
@@ -139,7 +154,7 @@ class SourceConfig:
     label: Literal["prefix", "suffix"] | None = None
     """lines: each line carries a label before (prefix) or after (suffix) label_separator;
     it is kept as the metadata field ``label``."""
-    label_separator: StrictStr = "\t"
+    label_separator: Annotated[StrictStr, Field(min_length=1)] = "\t"
 
     @field_validator("text_template", "id_template")
     @classmethod
@@ -156,6 +171,15 @@ class SourceConfig:
             raise ValueError(f"{self.format} without a header needs 'columns'")
         if self.label is not None and self.format != "lines":
             raise ValueError("'label' is for format lines")
+        from corpus.compose import parse_path
+
+        for path in self.meta_fields:
+            parse_path(path)
+        reserved = sorted(set(self.meta_fields) & _READER_META)
+        if reserved:
+            raise ValueError(
+                f"meta_fields {', '.join(reserved)}: names the reader sets itself; rename them in a template instead"
+            )
         templated = self.text_template or self.id_template or self.meta_fields or self.where
         if templated and self.format in ("text", "warc", "lines"):
             raise ValueError(f"templates, meta_fields and where need records with fields, not format {self.format}")

@@ -10,7 +10,8 @@ first 64 KB (``SNIFF_BYTES``):
    Chinese text has none), text that reads as Chinese. A block of NULs (a zero-filled
    tail) has them at both parities and is not UTF-16.
 3. UTF-8 if the sample decodes (a character cut at the end of the sample is not a
-   failure), or if most of its non-ASCII lines do: a UTF-8 file with one stray GBK line
+   failure), if at most one in twenty of its non-ASCII characters fails, or if most of its
+   non-ASCII lines decode: a UTF-8 file with one stray GBK line
    stays UTF-8 (that line becomes an error record), because GB18030 decodes almost any
    bytes and would silently turn every UTF-8 line into mojibake.
 4. Otherwise only GB18030 and Big5-HKSCS (the supersets of GBK/GB2312 and Big5) are
@@ -140,6 +141,12 @@ def sniff_encoding(sample: bytes, declared: str = "auto", at_eof: bool = False) 
         if utf16:
             return utf16
     if _decodes(sample, "utf-8", at_eof):
+        return "utf-8"
+    # A few bad bytes among much valid UTF-8 (one corrupt character in a one-line JSON
+    # array): still UTF-8. Legacy text read as UTF-8 is nearly all replacement characters.
+    decoded = sample.decode("utf-8", "replace")
+    bad = decoded.count("\ufffd")
+    if bad * 20 <= sum(not char.isascii() for char in decoded) - bad:
         return "utf-8"
     lines = sample.split(b"\n")
     if not at_eof and len(lines) > 1:

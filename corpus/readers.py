@@ -1,8 +1,10 @@
 """Readers: every input file becomes a stream of Documents, good ones and error records.
 
-Formats: JSONL (``.jsonl``, ``.jsonl.gz``, ``.jsonl.zst``), Parquet, plain text files (one
-document per file, optionally ``.gz``/``.zst``), and WARC/WET (Common Crawl, gzip or
-plain) with HTML turned into text by resiliparse.
+Formats: JSONL (``.jsonl``, ``.jsonl.gz``, ``.jsonl.zst``), JSON arrays (streamed with
+ijson), CSV and TSV, one record per line (with an optional label), Parquet, plain text
+files (one document per file, optionally ``.gz``/``.zst``), and WARC/WET (Common Crawl,
+gzip or plain) with HTML turned into text by resiliparse. Records with fields are
+composed into documents by the source's templates (corpus/compose.py).
 
 Nothing is lost: a line, row or record that cannot be read becomes an error record, a
 ``Document`` whose single verdict has an error ``Reason``, with the file (relative to the
@@ -11,7 +13,8 @@ there. The rest of the file is still read wherever the format allows it; a trunc
 compressed file keeps every document before the break. A file that holds no record at
 all is one ``empty_file`` error record, so it shows in the accounting. Reading streams:
 memory does not grow with the size of a file, and a single document is bounded by
-``max_doc_bytes`` (for JSONL the raw line is measured, before it is parsed).
+``max_doc_bytes`` (for JSONL and lines the raw line is measured before it is parsed; for
+JSON arrays, CSV and Parquet the composed text, as an item is parsed whole).
 """
 
 from __future__ import annotations
@@ -59,7 +62,9 @@ def error_record(
     )
 
 
-def _document(source: str, file: InputFile, unit: str, position: int, doc_id: str, text: str, **meta: MetaValue) -> Document:
+def _document(
+    source: str, file: InputFile, unit: str, position: int, doc_id: str, text: str, meta: dict[str, MetaValue] | None = None
+) -> Document:
     """A read document; text that cannot be written as UTF-8 (lone surrogates, as JSON
     escapes like \\ud800 produce) is an error record instead."""
     try:
@@ -69,8 +74,7 @@ def _document(source: str, file: InputFile, unit: str, position: int, doc_id: st
         return error_record(
             source, file, position, unit, Reason.UNDECODABLE_TEXT, f"lone surrogate at character {exc.start}", raw
         )
-    meta["in_bytes"] = size
-    return Document(doc_id=doc_id, source=source, text=text, meta=make_meta(meta))
+    return Document(doc_id=doc_id, source=source, text=text, meta=make_meta({**(meta or {}), "in_bytes": size}))
 
 
 def _oserror(exc: OSError) -> str:
@@ -225,26 +229,34 @@ def record_document(
     file: InputFile,
     unit: str,
     position: int,
-    raw: bytes,
+    raw: bytes | None,
     meta: dict[str, MetaValue],
 ) -> Document:
     """A document composed from one record's fields (corpus/compose.py), or the record
-    with the reason it could not be one."""
+    with the reason it could not be one. ``raw`` None: serialised only if needed."""
+
+    def original() -> tuple[bytes, int]:
+        data = raw if raw is not None else json.dumps(record, ensure_ascii=False, default=str).encode("utf-8", "replace")
+        return data[:SNIPPET_BYTES], len(data)
+
     try:
         composed = composer.compose(record)
     except RecordError as problem:
-        return error_record(source.name, file, position, unit, problem.reason, problem.detail, raw)
+        snippet, size = original()
+        return error_record(source.name, file, position, unit, problem.reason, problem.detail, snippet, size)
     size = len(composed.text.encode("utf-8", "replace"))
     if size > read.max_doc_bytes:
         detail = f"composed text of {size} bytes > max_doc_bytes={read.max_doc_bytes}"
-        return error_record(source.name, file, position, unit, Reason.DOCUMENT_TOO_LARGE, detail, raw, size)
+        return error_record(source.name, file, position, unit, Reason.DOCUMENT_TOO_LARGE, detail, original()[0], size)
     doc_id = composed.doc_id or f"{file.rel}:{position}"
     if composed.doc_id is None and source.id_field is not None and record.get(source.id_field) is not None:
         given, why = _field_id(record[source.id_field])
         if given is None:
-            return error_record(source.name, file, position, unit, Reason.BAD_ID, f"field '{source.id_field}': {why}", raw)
+            return error_record(
+                source.name, file, position, unit, Reason.BAD_ID, f"field '{source.id_field}': {why}", original()[0]
+            )
         doc_id = given
-    return _document(source.name, file, unit, position, doc_id, composed.text, **{**composed.meta, **meta})
+    return _document(source.name, file, unit, position, doc_id, composed.text, {**composed.meta, **meta})
 
 
 # --- JSON arrays -----------------------------------------------------------------------
@@ -268,30 +280,34 @@ def _read_json_array(file: InputFile, source: SourceConfig, read: ReadConfig, cu
             detail = f"a JSON file must hold a top-level array of records (it starts with {first!r}); use format jsonl for one record per line"
             yield error_record(source.name, file, 0, "item", Reason.NOT_AN_OBJECT, detail, sample[:200])
             return
-        # ijson reads UTF-8 bytes; a GBK or UTF-16 file is transcoded on the way.
-        utf8 = (
-            stream
-            if encoding in ("utf-8", "utf-8-sig")
-            else _Utf8Stream(io.TextIOWrapper(stream, encoding=encoding, errors="strict"))
-        )
+        # ijson reads UTF-8 bytes: every file is transcoded on the way (which also drops a
+        # BOM); undecodable bytes become U+FFFD and their item an undecodable_text record,
+        # so one bad byte costs one item, not the rest of the array.
+        utf8 = _Utf8Stream(io.TextIOWrapper(stream, encoding=encoding, errors="replace"))
         try:
             for record in ijson.items(utf8, "item", use_float=True):
                 cursor.position += 1
-                raw = json.dumps(record, ensure_ascii=False)[:SNIPPET_BYTES].encode()
-                yield record_document(
-                    record,
-                    composer,
-                    source,
-                    read,
-                    file,
-                    "item",
-                    cursor.position,
-                    raw,
-                    {"path": file.rel, "item": cursor.position},
-                )
-        except (ijson.JSONError, UnicodeDecodeError) as exc:
-            detail = f"reading stopped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                meta: dict[str, MetaValue] = {"path": file.rel, "item": cursor.position}
+                if _holds_replacement(record):
+                    raw = json.dumps(record, ensure_ascii=False)[:SNIPPET_BYTES].encode()
+                    detail = f"invalid {encoding} in the item"
+                    yield error_record(source.name, file, cursor.position, "item", Reason.UNDECODABLE_TEXT, detail, raw)
+                    continue
+                yield record_document(record, composer, source, read, file, "item", cursor.position, None, meta)
+        except (ijson.JSONError, UnicodeDecodeError, ValueError, OverflowError) as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            detail = f"reading stopped at item {cursor.position + 1}; the items after it were not read: {type(exc).__name__}: {first_line}"
             yield error_record(source.name, file, cursor.position + 1, "item", Reason.MALFORMED_JSON, detail)
+
+
+def _holds_replacement(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\ufffd" in value
+    if isinstance(value, dict):
+        return any(_holds_replacement(key) or _holds_replacement(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(map(_holds_replacement, value))
+    return False
 
 
 class _Utf8Stream(io.RawIOBase):
@@ -339,34 +355,54 @@ def _read_delimited(file: InputFile, source: SourceConfig, read: ReadConfig, cur
         else:
             rows = csv.reader(text_stream)
         names: list[str] | None = list(source.columns) if source.columns else None
+        skip_header = source.header and names is not None  # named columns replace the header's
+        first = True
         while True:
             try:
                 row = next(rows)
             except StopIteration:
                 return
             except csv.Error as exc:
+                # In quoted CSV the parser's place is lost (an oversized field, a bad quote):
+                # reading on would cut later rows into invented documents. Stop, and say so.
                 cursor.position += 1
-                yield error_record(source.name, file, cursor.position, "row", Reason.MALFORMED_ROW, f"unparsable row: {exc}")
-                continue
+                detail = f"unparsable row, reading stopped (the rows after it were not read): {exc}"
+                yield error_record(source.name, file, cursor.position, "row", Reason.MALFORMED_ROW, detail)
+                return
+            if first and row:
+                row[0] = row[0].lstrip("\ufeff")
+                first = False
             if not any(field.strip() for field in row):
                 continue
-            if names is None:
-                names = [name.strip().lstrip("\ufeff") for name in row]
+            if names is None or skip_header:
+                if names is None:
+                    names = [name.strip() for name in row]
+                    repeated = sorted({name for name in names if names.count(name) > 1})
+                    if repeated:
+                        detail = f"the header names a column twice: {', '.join(repeated)}; name the columns in the config"
+                        yield error_record(source.name, file, 0, "row", Reason.MALFORMED_ROW, detail, "\t".join(row).encode())
+                        return
+                skip_header = False
                 continue
             cursor.position += 1
-            raw = "\t".join(row)[:SNIPPET_BYTES].encode("utf-8", "replace")
-            if "\ufffd" in raw.decode("utf-8", "replace") and encoding not in ("utf-8", "utf-8-sig"):
+            joined = "\t".join(row)
+            raw = joined[:SNIPPET_BYTES].encode("utf-8", "replace")
+            if "\ufffd" in joined:
+                detail = f"invalid {encoding} in the row"
                 yield error_record(
-                    source.name, file, cursor.position, "row", Reason.UNDECODABLE_TEXT, f"invalid {encoding} in the row", raw
+                    source.name, file, cursor.position, "row", Reason.UNDECODABLE_TEXT, detail, raw, len(joined.encode())
                 )
                 continue
             if len(row) != len(names):
                 detail = f"{len(row)} fields, the header has {len(names)}"
-                yield error_record(source.name, file, cursor.position, "row", Reason.MALFORMED_ROW, detail, raw)
+                yield error_record(
+                    source.name, file, cursor.position, "row", Reason.MALFORMED_ROW, detail, raw, len(joined.encode())
+                )
                 continue
             meta: dict[str, MetaValue] = {"path": file.rel, "row": cursor.position}
+            record = {name: value.replace("\r\n", "\n") for name, value in zip(names, row, strict=True)}
             yield record_document(
-                dict(zip(names, row, strict=True)), composer, source, read, file, "row", cursor.position, raw, meta
+                record, composer, source, read, file, "row", cursor.position, joined.encode("utf-8", "replace"), meta
             )
 
 
@@ -398,6 +434,10 @@ def _read_lines(file: InputFile, source: SourceConfig, read: ReadConfig, cursor:
                 continue
             if not text.strip():
                 continue
+            if "\ufffd" in text and not is_ascii_compatible(encoding):
+                detail = f"invalid {encoding} in the line"
+                yield error_record(source.name, file, cursor.position, "line", Reason.UNDECODABLE_TEXT, detail, raw)
+                continue
             meta: dict[str, MetaValue] = {"path": file.rel, "line": cursor.position}
             if source.label is not None:
                 if source.label_separator not in text:
@@ -409,9 +449,12 @@ def _read_lines(file: InputFile, source: SourceConfig, read: ReadConfig, cursor:
                 else:
                     text, label = text.rsplit(source.label_separator, 1)
                 meta["label"] = label.strip()
-            yield _document(
-                source.name, file, "line", cursor.position, f"{file.rel}:{cursor.position}", composer.clean(text), **meta
-            )
+            cleaned = composer.clean(text)
+            if not cleaned.strip():
+                detail = "the line holds only a label" if source.label else "the line is empty once cleaned"
+                yield error_record(source.name, file, cursor.position, "line", Reason.MISSING_TEXT, detail, raw)
+                continue
+            yield _document(source.name, file, "line", cursor.position, f"{file.rel}:{cursor.position}", cleaned, meta)
 
 
 # --- Parquet -------------------------------------------------------------------------
@@ -517,7 +560,7 @@ def _parquet_row(text: Any, given_id: Any, row: int, file: InputFile, source: So
         if checked is None:
             return error_record(source.name, file, row, "row", Reason.BAD_ID, why, raw)
         doc_id = checked
-    return _document(source.name, file, "row", row, doc_id, text, path=file.rel, row=row)
+    return _document(source.name, file, "row", row, doc_id, text, {"path": file.rel, "row": row})
 
 
 # --- plain text files ----------------------------------------------------------------
@@ -563,7 +606,7 @@ def _read_text(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
     meta: dict[str, MetaValue] = {"path": file.rel}
     if encoding not in ("utf-8", "utf-8-sig"):
         meta["encoding"] = encoding
-    yield _document(source.name, file, "byte", 0, file.rel, text, **meta)
+    yield _document(source.name, file, "byte", 0, file.rel, Composer(source).clean(text), meta)
 
 
 # --- WARC / WET ----------------------------------------------------------------------
@@ -772,7 +815,7 @@ def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: Rea
     meta: dict[str, MetaValue] = {"path": file.rel, "offset": offset, "url": url}
 
     def document(text: str) -> Document:
-        doc = _document(source.name, file, "offset", offset, doc_id, text, **meta)
+        doc = _document(source.name, file, "offset", offset, doc_id, Composer(source).clean(text), meta)
         return doc if doc.removal is None else doc.with_meta(in_bytes=len(block))
 
     if record.record_type == WarcRecordType.conversion:  # WET: the text is already extracted

@@ -194,9 +194,13 @@ def cmd_inspect_source(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except KeyError:
         return _fail(f"no source named {args.source!r} in {args.config} (sources: {', '.join(s.name for s in config.sources)})")
-    shown = 0
+    shown = records = 0
     for file in find_inputs(source):
         for doc in read_file(file, source, config.read):
+            records += 1
+            if records > args.n * 20:  # a template that fails everywhere must not print a whole corpus
+                print(f"... stopped after {records - 1} records, {shown} of them documents")
+                return EXIT_OK if shown else EXIT_FAILED
             removal = doc.removal
             status = f"{removal.reason.value}: {removal.detail}" if removal else "document"
             meta = ", ".join(f"{key}={value!r}" for key, value in doc.meta if key != "in_bytes")
@@ -205,7 +209,7 @@ def cmd_inspect_source(args: argparse.Namespace) -> int:
             shown += removal is None
             if shown >= args.n:
                 return EXIT_OK
-    return EXIT_OK
+    return EXIT_OK if shown else EXIT_FAILED
 
 
 def cmd_sample_corpus(args: argparse.Namespace) -> int:

@@ -95,7 +95,7 @@ def test_template_errors_name_the_field(tmp_path: Path) -> None:
     assert reasons(docs) == [None, "missing_text", "missing_text", "non_string_text", "missing_text", "not_an_object"]
     assert docs[0].text == "问题回答"
     assert docs[1].removal.detail == "field 'a': no 'a'" and docs[2].removal.detail == "field 'a' is null"
-    assert docs[4].removal.detail == "the template gives empty text"
+    assert docs[4].removal.detail == "the template '{q}{a}' gives empty text"
 
 
 def test_paths_and_templates_on_their_own() -> None:
@@ -207,3 +207,89 @@ def test_gbk_json_array_is_streamed(tmp_path: Path) -> None:
     (tmp_path / "gbk.json").write_bytes(json.dumps([{"text": t} for t in texts], ensure_ascii=False).encode("gbk"))
     docs = read_all(tmp_path / "gbk.json", "json")
     assert [doc.text for doc in docs] == texts and docs[0].meta_value("item") == 1
+
+
+# --- found in review ------------------------------------------------------------------------
+
+
+def test_meta_fields_named_like_reader_arguments(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_text(
+        '{"text": "甲", "source": "baidu", "file": "a"}\n{"text": "乙", "source": "sogou", "file": "b"}\n', encoding="utf-8"
+    )
+    docs = read_all(path, "jsonl", meta_fields=("source", "file"))
+    assert reasons(docs) == [None, None] and docs[1].meta_value("source") == "sogou"
+    with pytest.raises(ConfigError, match="names the reader sets itself"):
+        parse_config({"sources": [{"name": "s", "paths": ["x"], "format": "jsonl", "meta_fields": ["line"]}]})
+
+
+def test_csv_parser_errors_stop_instead_of_inventing_rows(tmp_path: Path) -> None:
+    field = "很长的字段\n" * 200_000
+    (tmp_path / "big.csv").write_text('text,n\n"短",1\n"' + field + '",2\n"后",3\n', encoding="utf-8")
+    docs = read_all(tmp_path / "big.csv", "csv", read=ReadConfig(max_doc_bytes=1_000_000))
+    assert reasons(docs) == [None, "malformed_row"] and "reading stopped" in docs[1].removal.detail
+
+
+def test_csv_header_bom_duplicates_crlf_and_named_columns(tmp_path: Path) -> None:
+    (tmp_path / "bom.csv").write_bytes('\ufeffid,text\r\n7,"第一行\r\n第二行"\r\n'.encode())
+    (doc,) = read_all(tmp_path / "bom.csv", "csv")
+    assert doc.doc_id == "7" and doc.text == "第一行\n第二行"
+    (tmp_path / "dup.csv").write_text("text,label,text\n甲,1,乙\n", encoding="utf-8")
+    assert reasons(read_all(tmp_path / "dup.csv", "csv")) == ["malformed_row"]
+    named = read_all(tmp_path / "dup.csv", "csv", columns=("text", "label", "other"))
+    assert [(d.text, d.meta_value("row")) for d in named] == [("甲", 1)]  # the header row is skipped, not a document
+    (tmp_path / "bad.csv").write_bytes("text\n好的\n".encode() + b"\xff\xfe\n" + "再见\n".encode())
+    assert reasons(read_all(tmp_path / "bad.csv", "csv")) == [None, "undecodable_text", None]
+
+
+def test_json_array_with_bom_and_a_bad_byte(tmp_path: Path) -> None:
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + '[{"text": "一"}, {"text": "二"}]'.encode())
+    assert [d.text for d in read_all(tmp_path / "bom.json", "json")] == ["一", "二"]
+    items = [json.dumps({"text": f"第{i}条"}, ensure_ascii=False).encode() for i in range(50)]
+    items[20] = items[20].replace("条".encode(), b"\xff")
+    (tmp_path / "bad.json").write_bytes(b"[" + b",".join(items) + b"]")
+    docs = read_all(tmp_path / "bad.json", "json")
+    assert len(docs) == 50 and reasons(docs).count("undecodable_text") == 1 and docs[20].removal is not None
+
+
+def test_where_compares_json_spellings_and_list_elements(tmp_path: Path) -> None:
+    rows = [
+        {"text": "a", "flag": True},
+        {"text": "b", "flag": False},
+        {"text": "c", "n": 1.0},
+        {"text": "d", "tags": ["x", "y"]},
+        {"text": "e"},
+    ]
+    path = tmp_path / "w.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    def kept(**rule: object) -> list[str]:
+        where = parse_config({"sources": [{"name": "s", "paths": ["x"], "format": "jsonl", "where": [rule]}]}).sources[0].where
+        return [d.text for d in read_all(path, "jsonl", where=where) if d.removal is None]
+
+    assert kept(field="flag", equals="true") == ["a"]
+    assert kept(field="n", equals="1") == ["c"]
+    assert kept(field="tags", equals="y") == ["d"]
+    assert kept(field="flag", not_equals="false") == ["a", "c", "d", "e"]
+    with pytest.raises(ConfigError, match="needs present, equals or not_equals"):
+        kept(field="flag")
+
+
+def test_markup_stripping_keeps_comparisons_and_empty_lines_are_errors(tmp_path: Path) -> None:
+    path = tmp_path / "l.txt"
+    path.write_text("pos\t如果 a<b 且 b>c，那么<b>加粗</b><!-- 注释 -->。\nneg\t   \nneg\t<br/>\n", encoding="utf-8")
+    docs = read_all(path, "lines", label="prefix", strip_markup=True)
+    assert docs[0].text == "如果 a<b 且 b>c，那么加粗。"
+    assert reasons(docs) == [None, "missing_text", "missing_text"]
+
+
+def test_replacement_templates_are_checked_at_start_up() -> None:
+    for replace in ("\\2", "\\d"):
+        with pytest.raises(ConfigError, match="bad replacement"):
+            parse_config(
+                {
+                    "sources": [
+                        {"name": "s", "paths": ["x"], "format": "jsonl", "replacements": [{"pattern": "(a)", "replace": replace}]}
+                    ]
+                }
+            )
