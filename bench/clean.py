@@ -17,21 +17,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from corpus.config import find_inputs, load_config  # noqa: E402
-from corpus.readers import read_file  # noqa: E402
+from common import sample_documents  # noqa: E402
+
 from filters.clean import CleanPlan, CleanRules  # noqa: E402
 
 
 def main() -> None:
-    config = load_config(str(REPO / "configs" / "sample.yaml"))
-    docs = [
-        doc
-        for source in config.sources
-        for file in find_inputs(source)
-        for doc in read_file(file, source, config.read)
-        if doc.removal is None
-    ]
+    config, docs = sample_documents()
     size = sum(doc.size_bytes for doc in docs)
     plan = CleanPlan.for_sources(config.stages.clean, config.sources)
     started = time.process_time()

@@ -18,9 +18,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from corpus.config import SensitiveCategory, SensitiveConfig, find_inputs, load_config  # noqa: E402
-from corpus.readers import read_file  # noqa: E402
+from common import sample_documents  # noqa: E402
+
+from corpus.config import SensitiveCategory, SensitiveConfig  # noqa: E402
 from filters.sensitive import SensitiveRules  # noqa: E402
 
 TERMS = 10_000
@@ -37,14 +39,7 @@ def jieba_terms(count: int) -> list[str]:
 
 
 def main() -> None:
-    config = load_config(str(REPO / "configs" / "sample.yaml"))
-    docs = [
-        doc
-        for source in config.sources
-        for file in find_inputs(source)
-        for doc in read_file(file, source, config.read)
-        if doc.removal is None
-    ]
+    _, docs = sample_documents()
     size = sum(doc.size_bytes for doc in docs)
     terms = jieba_terms(TERMS)
     with tempfile.TemporaryDirectory() as folder:

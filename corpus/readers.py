@@ -19,6 +19,7 @@ JSON arrays, CSV and Parquet the composed text, as an item is parsed whole).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -708,11 +709,9 @@ def decode_web_text(body: bytes, charset: str | None) -> tuple[str, bool]:
     if declared in _SINGLE_BYTE and not body.isascii() and detected != declared:
         # A Latin code page decodes any bytes, so a wrong one cannot be caught by a strict
         # decode: a GBK page served as iso-8859-1 is taken as GBK when it reads as Chinese.
-        try:
+        with contextlib.suppress(UnicodeDecodeError):  # detected bytes that do not decode: keep the declared
             if looks_chinese(body.decode(detected)):
                 declared = None
-        except UnicodeDecodeError:
-            pass
     for encoding in dict.fromkeys(e for e in (declared, detected) if e):
         try:
             return body.decode(encoding), True

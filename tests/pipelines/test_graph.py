@@ -19,7 +19,7 @@ from tests.conftest import read_all, source
 
 class _Explodes:
     def __init__(self, settings: object) -> None:
-        pass
+        self.settings = settings
 
     def judge(self, doc: Document) -> Document:
         if "boom" in doc.text:
