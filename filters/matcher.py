@@ -38,6 +38,8 @@ def normalise_term(text: str) -> str:
         text = _SURROGATE.sub("\ufffd", text)
     if _FULLWIDTH_ALNUM.search(text):
         text = text.translate(_TO_HALFWIDTH)
+    if "\u0130" in text:  # İ is the one character whose lower case is two characters long
+        text = text.replace("\u0130", "i")
     return text.lower()
 
 

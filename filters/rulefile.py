@@ -26,7 +26,7 @@ class Rules:
 
 
 def _bad_characters(term: str) -> list[str]:
-    return [f"U+{ord(char):04X}" for char in term if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn")]
+    return [f"U+{ord(char):04X}" for char in term if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ def scan_rules(path: str, allow_patterns: bool = False) -> RuleFileScan:
         return RuleFileScan(path, (), (f"not UTF-8 (line {line}); save it as UTF-8",))
     lines: list[RuleLine] = []
     problems: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # split("\n"), not splitlines(): a form feed or U+2028 inside a term is an invalid
+    # character to report, not a line break that shifts every later line number.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

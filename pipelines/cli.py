@@ -144,6 +144,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_rules_check(args: argparse.Namespace) -> int:
     from filters.sensitive import Folding, check_rule_file
 
+    if args.allow is not None and len(args.files) != 1:
+        return _fail("--allow goes with one rule file (each file's own allow-list is NAME-allow.txt beside it)")
     folding = Folding.build()
     failed = False
     for path in args.files:

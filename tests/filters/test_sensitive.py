@@ -68,7 +68,20 @@ def test_allow_list_hits_do_not_count(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "evasion",
-    ["赌 博", "赌*博", "赌_博", "赌\u200b博", "赌、博", "賭博", "賭 場", "ＰＯＲＮ", "Porn", "赌\n博"],
+    [
+        "赌 博",
+        "赌*博",
+        "赌_博",
+        "赌\u200b博",
+        "赌🎲博",
+        "赌\U000e0020博",
+        "賭博",
+        "賭 場",
+        "ＰＯＲＮ",
+        "Porn",
+        "p\u200born",
+        "𝐩𝐨𝐫𝐧",
+    ],
 )
 def test_each_evasion_form_still_hits(tmp_path: Path, evasion: str) -> None:
     rules = _rules(tmp_path, TERMS, max_hits=0)
@@ -144,3 +157,67 @@ def test_rules_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert out[-1] == "decision: rejected (mode enforce)"
     lines = explain(SensitiveRules(SensitiveConfig()), "今天天气很好。")
     assert lines[-1] == "decision: kept (mode enforce)"
+
+
+# --- found in review ------------------------------------------------------------------------
+
+
+def test_sentence_breaks_are_not_separators(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, TERMS + "下注\n套现\n", max_hits=0)
+    for text in ("我不赌。博物馆很大", "情况下)。\n注意", "买了一套，现在", "赌\n博", "赌、博"):
+        assert rules.hits(text) == [], text
+
+
+def test_spellings_nesting_and_self_overlap_count_once(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, "赌博\n賭博\n赌 博\n赌场\n澳门赌场\n哈哈\n", count="occurrences")
+    assert [(c.count, c.terms) for c in rules.count("他赌博。")] == [(1, ("赌博",))]
+    assert [(c.count, c.terms) for c in rules.count("去澳门赌场")] == [(1, ("澳门赌场",))]
+    assert [c.count for c in rules.count("哈哈哈")] == [1]
+
+
+def test_allow_list_spans_cross_automata_and_scale(tmp_path: Path) -> None:
+    import time
+
+    rules = _rules(tmp_path, "qq\n赌博\n", allow="QQ音乐\n打击赌博\n", max_hits=0)
+    assert rules.hits("我用QQ音乐听歌") == [] and [h.term for h in rules.hits("加我qq")] == ["qq"]
+    text = "打击赌博。" * 40_000  # 200,000 characters, 40,000 allowed spans
+    started = time.process_time()
+    assert rules.count(text) == []
+    assert time.process_time() - started < 30  # was quadratic: hours for a document this size
+
+
+def test_word_boundaries_for_mixed_and_non_ascii_terms(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, "A片\nQQ群\ncafé\nsm\nporn\n", max_hits=0)
+    for text in ("这个 Java 片段", "AQQ群", "cafés", "smörgåsbord", "pornô"):
+        assert rules.hits(text) == [], text
+    assert [h.term for h in rules.hits("加入QQ群吧")] == ["QQ群"]
+    assert [h.term for h in rules.hits("un café noir")] == ["café"]
+
+
+def test_rules_check_review_cases(tmp_path: Path) -> None:
+    terms = tmp_path / "t.txt"
+    terms.write_text("free porn\nsm\n赌博\n", encoding="utf-8")
+    allow = tmp_path / "a.txt"
+    allow.write_text("free porn filter\nsmith\n赌博\n", encoding="utf-8")
+    report = check_rule_file(str(terms), str(allow), _folding())
+    problems = "\n".join(report.problems)
+    assert "'free porn filter' contains no term" not in problems
+    assert "'smith' contains no term" in problems  # sm never matches inside smith
+    assert "'赌博' is also a term" in problems
+    assert main(["rules", "check", str(terms), "filters/rules/sensitive/porn.txt", "--allow", str(allow)]) == 2
+
+
+def test_explain_in_annotate_mode_and_empty_categories(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, TERMS, mode="annotate", max_hits=0)
+    assert explain(rules, "赌博")[-1] == "decision: kept (mode annotate; enforce mode would reject it)"
+    from corpus.config import ConfigError
+
+    with pytest.raises(ConfigError, match="no term is left once normalised"):
+        _rules(tmp_path, "* *\n·…\n")
+
+
+def test_rule_file_lines_are_split_on_newlines_only(tmp_path: Path) -> None:
+    path = tmp_path / "f.txt"
+    path.write_text("赌博\n下\x0c注\n老虎机\n", encoding="utf-8")
+    problems = check_rule_file(str(path), None, _folding()).problems
+    assert any("line 2: invalid characters U+000C" in p for p in problems)
