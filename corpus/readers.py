@@ -847,6 +847,11 @@ def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: Rea
             text, title = html_to_text(body, charset, read.html_main_content)
         except Exception as exc:  # noqa: BLE001 - any parser failure becomes an error record
             return error(Reason.HTML_EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}", body)
+        if b"\x00" in body or (body.strip() and not text.strip() and not title):
+            # Binary data labelled HTML (HTML never holds a NUL byte), or a page from which
+            # the parser recovers nothing at all: an error to see, not a garbage document.
+            detail = "binary data labelled HTML" if b"\x00" in body else "no text could be extracted from the HTML"
+            return error(Reason.HTML_EXTRACTION_FAILED, detail, body[:SNIPPET_BYTES], len(body))
         meta["title"] = title
         return document(text)
     if media.startswith("text/"):

@@ -140,3 +140,24 @@ def test_bad_configs_exit_2_before_any_work(broken: Path, tmp_path: Path, capsys
         assert message in capsys.readouterr().err, name
         assert not out.exists(), name
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_html_the_extractor_cannot_read_is_an_error(tmp_path: Path) -> None:
+    from fastwarc.warc import WarcRecordType
+
+    from tests.conftest import read_all, reasons
+    from tests.corpus.test_readers import _http, _warc
+
+    junk = bytes(range(256)) * 20
+    page = "<html><head><title>标题</title></head><body></body></html>".encode()
+    path = tmp_path / "junk.warc.gz"
+    path.write_bytes(
+        _warc(
+            [
+                (WarcRecordType.response, "http://a/junk", _http(b"Content-Type: text/html\r\n", junk)),
+                (WarcRecordType.response, "http://a/empty-body", _http(b"Content-Type: text/html\r\n", page)),
+            ]
+        )
+    )
+    docs = read_all(path, "warc")
+    assert reasons(docs) == ["html_extraction_failed", None]  # a page with only a title is a document
