@@ -38,19 +38,43 @@ def _fail(message: str, code: int = EXIT_BAD_CONFIG) -> int:
     return code
 
 
-def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
+STAGING = ".staging"
+"""A run writes here and is moved into place only when it has finished: a failed or killed
+run never touches the outputs of the run before it."""
+
+
+def _prepare_out_dir(out_dir: str, overwrite: bool) -> str:
+    """Check --out, clear what a killed run left, and return the staging folder."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ConfigError(f"--out {out_dir} is a file, not a folder")
     finished = os.path.exists(os.path.join(out_dir, "stats", "run.json"))
     if finished and not overwrite:
         raise ConfigError(f"{out_dir} holds a finished run; pass --overwrite to replace it")
-    for name in _MANAGED:  # a finished run being replaced, or a partial one left by a crash
-        path = os.path.join(out_dir, name)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.remove(path)
-    os.makedirs(out_dir, exist_ok=True)
+    staging = os.path.join(out_dir, STAGING)
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    return staging
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+def _publish(staging: str, out_dir: str) -> None:
+    """Move a finished run from staging into place. The old run.json goes first and the
+    new one comes last, so a crash in between leaves a run that does not look finished."""
+    _remove(os.path.join(out_dir, "stats"))
+    for name in _MANAGED:
+        if name == "stats":
+            continue
+        _remove(os.path.join(out_dir, name))
+        if os.path.exists(os.path.join(staging, name)):
+            os.replace(os.path.join(staging, name), os.path.join(out_dir, name))
+    os.replace(os.path.join(staging, "stats"), os.path.join(out_dir, "stats"))
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _beam_options(args: argparse.Namespace, extra: list[str]) -> Any:
@@ -111,18 +135,19 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         config: RunConfig = load_config(args.config)
         check_stages_available(config)
         options = _beam_options(args, extra)
-        _prepare_out_dir(args.out, args.overwrite)
+        staging = _prepare_out_dir(args.out, args.overwrite)
     except ConfigError as exc:
         return _fail(str(exc))
     except (ValueError, SystemExit) as exc:  # Beam rejects unknown or malformed pipeline options
         return _fail(f"bad pipeline options: {exc}")
-    write_atomic(os.path.join(args.out, RESOLVED_CONFIG), dump_config(config).encode())
+    write_atomic(os.path.join(staging, RESOLVED_CONFIG), dump_config(config).encode())
     started = time.monotonic()
     with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, config, os.path.abspath(args.out), args.progress_seconds)
+        build_pipeline(pipeline, config, os.path.abspath(staging), args.progress_seconds)
     seconds = time.monotonic() - started
     timing = {"seconds": round(seconds, 3), "runner": args.runner, "workers": args.workers or os.cpu_count()}
-    write_atomic(os.path.join(args.out, "stats", "timing.json"), (json.dumps(timing, indent=2) + "\n").encode())
+    write_atomic(os.path.join(staging, "stats", "timing.json"), (json.dumps(timing, indent=2) + "\n").encode())
+    _publish(staging, args.out)
     print(_summary(args.out, seconds))
     return EXIT_OK
 

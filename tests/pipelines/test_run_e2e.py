@@ -229,3 +229,20 @@ def test_unimplemented_stage_is_refused_before_any_work(
     assert _run(config, tmp_path / "out") == 2
     assert "dedup not implemented" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_overwrite_leaves_the_old_run_intact(
+    slice_config: Path, finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.graph
+
+    out = tmp_path / "kept-safe"
+    shutil.copytree(finished_run, out)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the pipeline fails while building")
+
+    monkeypatch.setattr(pipelines.graph, "build_pipeline", broken)
+    with pytest.raises(RuntimeError):
+        _run(slice_config, out, "--workers", "1", "--overwrite")
+    assert _fingerprint(out) == _fingerprint(finished_run)

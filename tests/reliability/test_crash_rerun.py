@@ -90,8 +90,8 @@ def test_killed_run_then_rerun_gives_identical_outputs(setup: tuple[Path, Path, 
         assert _files(out) == expected
     else:
         for name, digest in _files(out).items():
-            if ".tmp-" in name or name == "config.resolved.yaml":
-                continue
+            if ".tmp-" in name or name.startswith(".staging/"):
+                continue  # work in progress, under names that do not look final
             assert expected.get(name) == digest, f"{name} under its final name but not complete"
     rerun = subprocess.run(_command(config, out), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if finished:
