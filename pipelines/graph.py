@@ -29,7 +29,7 @@ from corpus.readers import read_file
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
-from filters.sensitive import SensitiveRules, load_categories
+from filters.sensitive import SensitiveRules
 from filters.stage import ProgressMeter, RunStage, StageDoFn
 
 RUN_STATS = "stats/run.json"
@@ -49,7 +49,7 @@ def check_stages_available(config: RunConfig) -> None:
     """Everything a run needs that the config only names: stages, rule files."""
     load_clean_rules(config.stages.clean)  # a broken rule file is a config error, found now
     if any("sensitive" in source.stages for source in config.sources):
-        load_categories(config.stages.sensitive)
+        SensitiveRules(config.stages.sensitive)  # files, and terms that fold to nothing: found now
     available = stage_judges(config)
     for source in config.sources:
         missing = [stage for stage in source.stages if stage not in available]

@@ -28,6 +28,7 @@ def config_dir(tmp_path: Path) -> Path:
     (tmp_path / "gbk.txt").write_bytes("# 广告\n加微信\n".encode("gbk"))
     (tmp_path / "badre.txt").write_text("re:([unclosed\n", encoding="utf-8")
     (tmp_path / "control.txt").write_text("加\u200b微信\n", encoding="utf-8")
+    (tmp_path / "empty-terms.txt").write_text("* *\n·\n", encoding="utf-8")
     return tmp_path
 
 
@@ -109,6 +110,11 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
             GOOD.replace("[clean]", "[sensitive]")
             + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: gbk.txt}\n",
             "gbk.txt: not UTF-8",
+        ),
+        (
+            GOOD.replace("[clean]", "[sensitive]")
+            + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: empty-terms.txt}\n",
+            "no term is left once normalised",
         ),
         (GOOD.replace("weight: 0.5", "rules_off: [navigaton]"), "sources[0] (news).rules_off[0]"),
         (GOOD.replace("weight: 0.5", "encoding: gbkk"), "unknown encoding 'gbkk'"),
