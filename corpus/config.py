@@ -64,6 +64,11 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 _READER_META = frozenset({"path", "line", "row", "item", "offset", "byte", "in_bytes", "encoding", "url", "title", "http_status"})
 
 
+def repeated(names: list[str] | tuple[str, ...]) -> list[str]:
+    """The names that occur more than once, sorted."""
+    return sorted({name for name in names if names.count(name) > 1})
+
+
 class ConfigError(Exception):
     """A config or rule file problem, found before any work starts (CLI exit code 2)."""
 
@@ -200,9 +205,9 @@ class SourceConfig:
     @field_validator("stages")
     @classmethod
     def _stages_unique(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
-        repeated = sorted({stage for stage in stages if stages.count(stage) > 1})
-        if repeated:
-            raise ValueError(f"stage listed twice: {', '.join(repeated)}")
+        twice = repeated(stages)
+        if twice:
+            raise ValueError(f"stage listed twice: {', '.join(twice)}")
         return stages
 
 
@@ -280,10 +285,9 @@ class SensitiveConfig:
 
     @model_validator(mode="after")
     def _names_unique(self) -> SensitiveConfig:
-        names = [category.name for category in self.categories]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"category name used twice: {', '.join(repeated)}")
+        twice = repeated([category.name for category in self.categories])
+        if twice:
+            raise ValueError(f"category name used twice: {', '.join(twice)}")
         return self
 
 
@@ -322,10 +326,9 @@ class RunConfig:
 
     @model_validator(mode="after")
     def _source_names_unique(self) -> RunConfig:
-        names = [source.name for source in self.sources]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"source name used twice: {', '.join(repeated)}")
+        twice = repeated([source.name for source in self.sources])
+        if twice:
+            raise ValueError(f"source name used twice: {', '.join(twice)}")
         weights = [source.weight for source in self.sources if source.weight is not None]
         if weights and sum(weights) == 0:
             raise ValueError("the sources' weights are all zero: the training mix would be empty")

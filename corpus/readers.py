@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from corpus.compose import Composer, RecordError
-from corpus.config import InputFile, ReadConfig, SourceConfig
+from corpus.config import InputFile, ReadConfig, SourceConfig, repeated
 from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, looks_chinese, normalise_encoding, sniff_encoding
 from corpus.reasons import Reason
 from corpus.record import Document, MetaValue, Verdict, make_meta
@@ -168,8 +168,12 @@ def _field_id(value: Any) -> tuple[str | None, str]:
     return None, f"the id is a {type(value).__name__}"
 
 
-def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
-    composer = Composer(source)
+def _text_lines(
+    file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor
+) -> Iterator[Document | tuple[int, bytes, str, str]]:
+    """The non-blank lines of a line-based file as (line number, raw bytes, text, encoding),
+    or the error record of a line that is too large or undecodable (shared by jsonl and
+    lines)."""
     with open_input(file.path) as opened:
         sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
         if not sample:
@@ -184,19 +188,29 @@ def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor:
                 yield error_record(source.name, file, lineno, "line", Reason.DOCUMENT_TOO_LARGE, detail, size=too_large)
                 continue
             raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
-            if isinstance(line, str) and "\ufffd" in line:
-                detail = f"invalid {encoding} in the line"
-                yield error_record(source.name, file, lineno, "line", Reason.UNDECODABLE_TEXT, detail, raw)
+            if isinstance(line, str) and "\ufffd" in line:  # UTF-16/32 files are decoded with errors="replace"
+                yield error_record(
+                    source.name, file, lineno, "line", Reason.UNDECODABLE_TEXT, f"invalid {encoding} in the line", raw
+                )
                 continue
             try:
-                decoded = line if isinstance(line, str) else line.decode(encoding)
+                text = line if isinstance(line, str) else line.decode(encoding)
             except UnicodeDecodeError as exc:
                 detail = f"invalid {encoding} at byte {exc.start} of the line"
                 yield error_record(source.name, file, lineno, "line", Reason.UNDECODABLE_TEXT, detail, raw)
                 continue
-            if not decoded.strip():
-                continue  # a blank line holds no record
-            yield _parse_json_line(decoded, raw, lineno, file, source, encoding, composer, read)
+            if text.strip():  # a blank line holds no record
+                yield lineno, raw, text, encoding
+
+
+def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
+    composer = Composer(source)
+    for item in _text_lines(file, source, read, cursor):
+        if isinstance(item, Document):
+            yield item
+            continue
+        lineno, raw, text, encoding = item
+        yield _parse_json_line(text, raw, lineno, file, source, encoding, composer, read)
 
 
 def _parse_json_line(
@@ -378,9 +392,9 @@ def _read_delimited(file: InputFile, source: SourceConfig, read: ReadConfig, cur
             if names is None or skip_header:
                 if names is None:
                     names = [name.strip() for name in row]
-                    repeated = sorted({name for name in names if names.count(name) > 1})
-                    if repeated:
-                        detail = f"the header names a column twice: {', '.join(repeated)}; name the columns in the config"
+                    twice = repeated(names)
+                    if twice:
+                        detail = f"the header names a column twice: {', '.join(twice)}; name the columns in the config"
                         yield error_record(source.name, file, 0, "row", Reason.MALFORMED_ROW, detail, "\t".join(row).encode())
                         return
                 skip_header = False
@@ -414,48 +428,29 @@ def _read_lines(file: InputFile, source: SourceConfig, read: ReadConfig, cursor:
     """Each non-blank line is a document, with an optional label before or after
     ``label_separator`` kept as metadata (``label``), not as text."""
     composer = Composer(source)
-    with open_input(file.path) as opened:
-        sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
-        if not sample:
-            yield error_record(source.name, file, 0, "line", Reason.EMPTY_FILE, "the file has no bytes")
-            return
-        encoding = sniff_encoding(sample, source.encoding, at_eof)
-        for line, too_large in _lines(stream, encoding, read.max_doc_bytes):
-            cursor.position += 1
-            if too_large:
-                detail = f"line of {too_large} bytes > max_doc_bytes={read.max_doc_bytes}"
-                yield error_record(source.name, file, cursor.position, "line", Reason.DOCUMENT_TOO_LARGE, detail, size=too_large)
+    for item in _text_lines(file, source, read, cursor):
+        if isinstance(item, Document):
+            yield item
+            continue
+        lineno, raw, line, _ = item
+        text = line.rstrip("\r\n")
+        meta: dict[str, MetaValue] = {"path": file.rel, "line": lineno}
+        if source.label is not None:
+            if source.label_separator not in text:
+                detail = f"no label separator {source.label_separator!r} in the line"
+                yield error_record(source.name, file, lineno, "line", Reason.MALFORMED_ROW, detail, raw)
                 continue
-            raw = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
-            try:
-                text = (line if isinstance(line, str) else line.decode(encoding)).rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                detail = f"invalid {encoding} at byte {exc.start} of the line"
-                yield error_record(source.name, file, cursor.position, "line", Reason.UNDECODABLE_TEXT, detail, raw)
-                continue
-            if not text.strip():
-                continue
-            if "\ufffd" in text and not is_ascii_compatible(encoding):
-                detail = f"invalid {encoding} in the line"
-                yield error_record(source.name, file, cursor.position, "line", Reason.UNDECODABLE_TEXT, detail, raw)
-                continue
-            meta: dict[str, MetaValue] = {"path": file.rel, "line": cursor.position}
-            if source.label is not None:
-                if source.label_separator not in text:
-                    detail = f"no label separator {source.label_separator!r} in the line"
-                    yield error_record(source.name, file, cursor.position, "line", Reason.MALFORMED_ROW, detail, raw)
-                    continue
-                if source.label == "prefix":
-                    label, text = text.split(source.label_separator, 1)
-                else:
-                    text, label = text.rsplit(source.label_separator, 1)
-                meta["label"] = label.strip()
-            cleaned = composer.clean(text)
-            if not cleaned.strip():
-                detail = "the line holds only a label" if source.label else "the line is empty once cleaned"
-                yield error_record(source.name, file, cursor.position, "line", Reason.MISSING_TEXT, detail, raw)
-                continue
-            yield _document(source.name, file, "line", cursor.position, f"{file.rel}:{cursor.position}", cleaned, meta)
+            if source.label == "prefix":
+                label, text = text.split(source.label_separator, 1)
+            else:
+                text, label = text.rsplit(source.label_separator, 1)
+            meta["label"] = label.strip()
+        cleaned = composer.clean(text)
+        if not cleaned.strip():
+            detail = "the line holds only a label" if source.label else "the line is empty once cleaned"
+            yield error_record(source.name, file, lineno, "line", Reason.MISSING_TEXT, detail, raw)
+            continue
+        yield _document(source.name, file, "line", lineno, f"{file.rel}:{lineno}", cleaned, meta)
 
 
 # --- Parquet -------------------------------------------------------------------------
@@ -607,7 +602,7 @@ def _read_text(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
     meta: dict[str, MetaValue] = {"path": file.rel}
     if encoding not in ("utf-8", "utf-8-sig"):
         meta["encoding"] = encoding
-    yield _document(source.name, file, "byte", 0, file.rel, Composer(source).clean(text), meta)
+    yield _document(source.name, file, "byte", 0, file.rel, Composer(source).clean(text), meta)  # one document per file
 
 
 # --- WARC / WET ----------------------------------------------------------------------
@@ -762,6 +757,7 @@ def _read_warc(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     cursor.unit = "offset"
+    composer = Composer(source)  # built once per file: it compiles the replacements
     wanted = WarcRecordType.response | WarcRecordType.conversion | WarcRecordType.resource
     gzipped = file.path.lower().endswith(".gz")
     # fastwarc reads gzip itself. A member cut short shows as a record holding fewer bytes
@@ -778,7 +774,7 @@ def _read_warc(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
                 for record in ArchiveIterator(stream, record_types=wanted, parse_http=False, stream_detect=True):
                     cursor.position = last_good = record.stream_pos  # fastwarc reports offsets in the raw file
                     try:
-                        yield _warc_document(record, file, source, read, cursor.position)
+                        yield _warc_document(record, file, source, read, cursor.position, composer)
                     except Exception as exc:  # noqa: BLE001 - one odd record must not end the file
                         detail = f"{type(exc).__name__}: {exc}"[:500]
                         yield error_record(source.name, file, cursor.position, "offset", Reason.BAD_WARC_RECORD, detail)
@@ -796,7 +792,9 @@ def _read_warc(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
                 start = resume
 
 
-def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: ReadConfig, offset: int) -> Document:
+def _warc_document(
+    record: Any, file: InputFile, source: SourceConfig, read: ReadConfig, offset: int, composer: Composer
+) -> Document:
     from fastwarc.warc import WarcRecordType
 
     def error(reason: Reason, detail: str, raw: bytes = b"", size: int | None = None) -> Document:
@@ -814,7 +812,7 @@ def _warc_document(record: Any, file: InputFile, source: SourceConfig, read: Rea
     meta: dict[str, MetaValue] = {"path": file.rel, "offset": offset, "url": url}
 
     def document(text: str) -> Document:
-        doc = _document(source.name, file, "offset", offset, doc_id, Composer(source).clean(text), meta)
+        doc = _document(source.name, file, "offset", offset, doc_id, composer.clean(text), meta)
         return doc if doc.removal is None else doc.with_meta(in_bytes=len(block))
 
     if record.record_type == WarcRecordType.conversion:  # WET: the text is already extracted

@@ -10,7 +10,7 @@ import pytest
 from corpus.config import SensitiveCategory, SensitiveConfig
 from corpus.reasons import Reason
 from corpus.record import Document
-from filters.sensitive import Folding, SensitiveRules, check_rule_file, explain
+from filters.sensitive import CheckReport, Folding, SensitiveRules, check_rule_file, explain
 from pipelines.cli import main
 from tests.conftest import read_news
 
@@ -114,13 +114,20 @@ def test_annotate_mode_records_every_category_with_hits(tmp_path: Path) -> None:
     assert [(v.enforced, v.score) for v in light.verdicts] == [(False, 1.0)] and "<= max_hits=3" in light.verdicts[0].detail
 
 
+def _check(tmp_path: Path, terms_name: str, terms: str, allow: str) -> tuple[Path, Path, CheckReport, str]:
+    """Write a rule file and its allow-list, and check them."""
+    terms_path = tmp_path / terms_name
+    terms_path.write_text(terms, encoding="utf-8")
+    allow_path = tmp_path / terms_name.replace(".txt", "-allow.txt")
+    allow_path.write_text(allow, encoding="utf-8")
+    report = check_rule_file(str(terms_path), str(allow_path), _folding())
+    return terms_path, allow_path, report, "\n".join(report.problems)
+
+
 def test_rules_check_reports_each_kind_of_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    terms = tmp_path / "bad.txt"
-    terms.write_text("# comment\n赌博\n賭博\n赌博\n* *\nＡＢ\nab\n加\u200b微信\n老虎机\n", encoding="utf-8")
-    allow = tmp_path / "bad-allow.txt"
-    allow.write_text("赌博罪\n天气预报\n", encoding="utf-8")
-    report = check_rule_file(str(terms), str(allow), _folding())
-    problems = "\n".join(report.problems)
+    terms, allow, report, problems = _check(
+        tmp_path, "bad.txt", "# comment\n赌博\n賭博\n赌博\n* *\nＡＢ\nab\n加\u200b微信\n老虎机\n", "赌博罪\n天气预报\n"
+    )
     assert "line 4: duplicate of line 2: '赌博'" in problems
     assert "'* *' normalises to nothing" in problems
     assert "line 2 '赌博', line 3 '賭博' all normalise to '赌博'" in problems
@@ -192,12 +199,7 @@ def test_word_boundaries_for_mixed_and_non_ascii_terms(tmp_path: Path) -> None:
 
 
 def test_rules_check_review_cases(tmp_path: Path) -> None:
-    terms = tmp_path / "t.txt"
-    terms.write_text("free porn\nsm\n赌博\n", encoding="utf-8")
-    allow = tmp_path / "a.txt"
-    allow.write_text("free porn filter\nsmith\n赌博\n", encoding="utf-8")
-    report = check_rule_file(str(terms), str(allow), _folding())
-    problems = "\n".join(report.problems)
+    terms, allow, _, problems = _check(tmp_path, "t.txt", "free porn\nsm\n赌博\n", "free porn filter\nsmith\n赌博\n")
     assert "'free porn filter' contains no term" not in problems
     assert "'smith' contains no term" in problems  # sm never matches inside smith
     assert "'赌博' is also a term" in problems
