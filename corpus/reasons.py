@@ -70,6 +70,12 @@ class Reason(StrEnum):
     # --- rejections by the sensitive stage (filters/sensitive.py) ---
     SENSITIVE_WORDS = "sensitive_words"  # more terms of a category than its max_hits
 
+    # --- the dedup stage (filters/dedup.py) ---
+    EXACT_DUPLICATE = "exact_duplicate"  # same normalised text as the cluster's survivor
+    NEAR_DUPLICATE = "near_duplicate"  # MinHash LSH cluster: Jaccard >= threshold with a member
+    DUPLICATE_PARAGRAPHS = "duplicate_paragraphs"  # every paragraph occurs in another document
+    CROSS_DOCUMENT_PARAGRAPHS_REMOVED = "cross_document_paragraphs_removed"  # repair: shared paragraphs out
+
     @property
     def kind(self) -> Kind:
         return _KIND[self]
@@ -111,6 +117,10 @@ _KIND: dict[Reason, Kind] = {
     Reason.REPETITIVE_LINES: Kind.REJECT,
     Reason.REPETITIVE_NGRAMS: Kind.REJECT,
     Reason.SENSITIVE_WORDS: Kind.REJECT,
+    Reason.EXACT_DUPLICATE: Kind.REJECT,
+    Reason.NEAR_DUPLICATE: Kind.REJECT,
+    Reason.DUPLICATE_PARAGRAPHS: Kind.REJECT,
+    Reason.CROSS_DOCUMENT_PARAGRAPHS_REMOVED: Kind.REPAIR,
 }
 
 _missing = set(Reason) - set(_KIND)

@@ -29,16 +29,19 @@ from corpus.readers import read_file
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
+from filters.dedup import Deduplicate, DedupPlan
 from filters.sensitive import SensitiveRules
 from filters.stage import ProgressMeter, RunStage, StageDoFn
 
 RUN_STATS = "stats/run.json"
+DEDUP_STATS = "stats/dedup.json"
 LEDGER = "ledger"
 """Tag of the readers' per-file counts, which the accounting checks the end against."""
 
 
 def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
-    """Stage name -> (judge class, its settings). Grows as stages land."""
+    """Stage name -> (judge class, its settings) for the stages that judge one document at
+    a time. Grows as stages land; dedup, which compares documents, is its own transform."""
     return {
         "clean": (CleanRules, CleanPlan.for_sources(config.stages.clean, config.sources)),
         "sensitive": (SensitiveRules, config.stages.sensitive),
@@ -50,7 +53,7 @@ def check_stages_available(config: RunConfig) -> None:
     load_clean_rules(config.stages.clean)  # a broken rule file is a config error, found now
     if any("sensitive" in source.stages for source in config.sources):
         SensitiveRules(config.stages.sensitive)  # files, and terms that fold to nothing: found now
-    available = stage_judges(config)
+    available = [*stage_judges(config), "dedup"]
     for source in config.sources:
         missing = [stage for stage in source.stages if stage not in available]
         if missing:
@@ -142,6 +145,12 @@ class _Accounting(beam.CombineFn):
         return acc
 
 
+def _write_json(report: dict[str, Any], out_dir: str, relative: str) -> str:
+    data = (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+    writers.write_atomic(os.path.join(out_dir, relative), data)
+    return relative
+
+
 def _write_run_stats(
     acc: stats.Accumulator,
     files: list[writers.WrittenFile],
@@ -156,9 +165,7 @@ def _write_run_stats(
         "sources": stats.finish(acc, lists, docs_read=docs_read, docs_written=sum(file.docs for file in files)),
         "outputs": [file.to_dict() for file in sorted(files)],
     }
-    data = (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
-    writers.write_atomic(os.path.join(out_dir, RUN_STATS), data)
-    return RUN_STATS
+    return _write_json(report, out_dir, RUN_STATS)
 
 
 class WriteOutputs(beam.PTransform):
@@ -223,9 +230,13 @@ def build_pipeline(pipeline: beam.Pipeline, config: RunConfig, out_dir: str, pro
         sources = frozenset(name for name, stages in lists.items() if stage in stages)
         if not sources:
             continue
-        judge_type, settings = judges[stage]
-        dofn = StageDoFn(stage, judge_type, settings, sources, progress_seconds)
-        alive, stage_removed = alive | f"Stage/{stage.capitalize()}" >> RunStage(dofn)
+        if stage == "dedup":
+            alive, stage_removed, report = alive | "Stage/Dedup" >> Deduplicate(DedupPlan.for_run(config))
+            _ = report | "Stats/WriteDedup" >> beam.Map(_write_json, out_dir=out_dir, relative=DEDUP_STATS)
+        else:
+            judge_type, settings = judges[stage]
+            dofn = StageDoFn(stage, judge_type, settings, sources, progress_seconds)
+            alive, stage_removed = alive | f"Stage/{stage.capitalize()}" >> RunStage(dofn)
         removed.append(stage_removed)
 
     finished = [alive, *removed] | "Finish" >> beam.Flatten()

@@ -27,10 +27,12 @@ sources:
   - name: web
     paths: ["web/*.warc.gz"]
     format: warc
-    stages: [clean]
+    stages: [clean, dedup]
   - name: encyclopedia
     paths: ["encyclopedia/**/*.txt"]
     format: text
+    stages: [clean, dedup]         # clean for t2s only: the zh_TW pages meet their zh_CN twins
+    rules_off: [title_only, min_chars, chinese_ratio, ads, repetition]
   - name: ebooks
     paths: ["ebooks/*.jsonl*"]
     format: jsonl
@@ -38,6 +40,7 @@ sources:
   - name: public
     paths: ["public/*.parquet"]
     format: parquet
+    stages: [dedup]
   - name: news
     paths: ["news/*.jsonl.zst"]
     format: jsonl
@@ -45,13 +48,19 @@ sources:
       - {pattern: '\\[(?!/)', replace: ''}
       - {pattern: '/[A-Za-z]+(?:\\][A-Za-z]+)?', replace: ''}
       - {pattern: '(?<=\\S) +(?=\\S)', replace: ''}
-    stages: [clean]
+    stages: [clean, dedup]
   - name: reviews
     paths: ["reviews/*.tsv"]
     format: tsv
     text_template: "{text}"
     meta_fields: [label]
     where: [{field: label, equals: pos}]
+    stages: [dedup]
+stages:
+  clean:
+    convert: tw2sp
+  dedup:
+    priority: [encyclopedia]
 output:
   format: jsonl.gz
   shard_bytes: 1000000
@@ -105,7 +114,7 @@ def _fingerprint(out: Path) -> dict[str, bytes]:
         for folder in ("kept", "rejected", "errors")
         for path in sorted((out / folder).rglob("*"))
         if path.is_file()
-    } | {"stats/run.json": (out / "stats" / "run.json").read_bytes()}
+    } | {name: (out / name).read_bytes() for name in ("stats/run.json", "stats/dedup.json")}
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +132,11 @@ def test_every_document_read_is_written_exactly_once(slice_config: Path, finishe
         for file in find_inputs(source)
         for doc in read_file(file, source, config.read)
     )
-    folders = ["errors", "rejected/clean", "rejected/sensitive", "rejected/read", *(f"kept/{s.name}" for s in config.sources)]
+    folders = [
+        "errors",
+        *(f"rejected/{stage}" for stage in ("read", "clean", "sensitive", "dedup")),
+        *(f"kept/{s.name}" for s in config.sources),
+    ]
     written = Counter((doc.source, doc.doc_id) for folder in folders for doc in read_written(str(finished_run), folder))
     assert written == read
     assert sum(read.values()) > 9000
@@ -155,7 +168,8 @@ def test_run_json_accounts_for_every_source(finished_run: Path) -> None:
     )
     assert report["sources"]["web"]["repairs"]["clean/navigation_removed"] > 900  # every page has its header
     assert report["sources"]["web"]["repairs"]["clean/converted_to_simplified"] > 200  # the zh-TW pages
-    assert report["sources"]["public"]["stages"] == {}
+    assert list(report["sources"]["public"]["stages"]) == ["dedup"]
+    assert list(report["sources"]["web"]["stages"]) == ["clean", "dedup"]
     web_clean = report["sources"]["web"]["stages"]["clean"]
     assert web_clean["docs_in"] == report["sources"]["web"]["docs_in"]
     assert web_clean["docs_out"] == report["sources"]["web"]["docs_kept"]
@@ -182,6 +196,30 @@ def test_rejected_and_errors_hold_what_they_should(finished_run: Path) -> None:
     kept_news = read_written(str(finished_run), "kept/news")
     assert all(len(doc.text) >= 150 for doc in kept_news)  # clean ran on news too
     assert (finished_run / "config.resolved.yaml").read_text().count("min_chars: 150") == 1
+
+
+def test_dedup_removes_the_converted_twins_and_reports_it(finished_run: Path) -> None:
+    """The zh_TW man pages, converted by the clean stage (tw2sp) before dedup, are near or
+    exact duplicates of their zh_CN twins; the zh_CN page survives (same source: longer
+    text, then the smaller id, and zh_CN sorts first)."""
+    run = json.loads((finished_run / "stats" / "run.json").read_text())
+    dedup = json.loads((finished_run / "stats" / "dedup.json").read_text())
+    removed = read_written(str(finished_run), "rejected/dedup")
+    twins = [doc for doc in removed if doc.source == "encyclopedia"]
+    assert len(twins) >= 15
+    for doc in twins:
+        assert doc.removal.reason in (Reason.NEAR_DUPLICATE, Reason.EXACT_DUPLICATE)
+        survivor = doc.removal.detail.split("survivor ")[1]
+        assert survivor.startswith("encyclopedia/")
+    assert sum(doc.doc_id.startswith("zh_TW/") for doc in twins) > sum(doc.doc_id.startswith("zh_CN/") for doc in twins)
+    for name, entry in run["sources"].items():
+        dedup_rejected = {key.split("/")[1]: n for key, n in entry["docs_rejected"].items() if key.startswith("dedup/")}
+        assert dedup_rejected == dedup["sources"].get(name, {"removed": {}})["removed"], name
+        if "dedup" in entry["stages"]:
+            assert entry["stages"]["dedup"]["docs_in"] == dedup["sources"][name]["docs_seen"]
+    lost = sum(n for row in dedup["lost_to"].values() for n in row.values())
+    assert lost == len(removed)  # every removal names the source it lost to
+    assert dedup["settings"]["priority"] == ["encyclopedia"] and dedup["components"]["path"] == "union-find"
 
 
 def test_progress_lines_are_printed(slice_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -225,9 +263,11 @@ def test_unimplemented_stage_is_refused_before_any_work(
     slice_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = slice_config.parent / "dedup.yaml"
-    config.write_text(CONFIG.replace("stages: [clean]\n  - name: encyclopedia", "stages: [clean, dedup]\n  - name: encyclopedia"))
+    config.write_text(
+        CONFIG.replace("stages: [clean, dedup]\n  - name: encyclopedia", "stages: [clean, spam]\n  - name: encyclopedia")
+    )
     assert _run(config, tmp_path / "out") == 2
-    assert "dedup not implemented" in capsys.readouterr().err
+    assert "spam not implemented" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

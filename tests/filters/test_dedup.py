@@ -1,0 +1,237 @@
+"""The dedup stage in Beam on real People's Daily articles: who survives, who is removed
+and why, what the report says."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
+
+from corpus.config import DedupConfig, RunConfig, SourceConfig, StagesConfig
+from corpus.reasons import Reason
+from corpus.record import Document
+from filters.dedup import Deduplicate, DedupPlan, node_key, node_parts
+from filters.minhash import jaccard, normalise, shingle_set
+from tests.conftest import read_news
+
+Outcome = tuple[dict[tuple[str, str], Document], dict[tuple[str, str], Document], dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[str]:
+    """Real articles of 300+ characters, none a near-duplicate of another (checked)."""
+    texts = [doc.text for doc in read_news() if len(doc.text) >= 300][:80]
+    sets = [shingle_set(normalise(text), 5) for text in texts]
+    assert max(jaccard(a, b) for a, b in itertools.combinations(sets, 2)) < 0.5
+    return texts
+
+
+def edited(text: str, every: int, salt: str = "") -> str:
+    """The text with every ``every``-th character replaced: a near copy."""
+    return "".join(("某" if salt == "" else salt) if i % every == every // 2 else char for i, char in enumerate(text))
+
+
+def similarity(first: str, second: str) -> float:
+    return jaccard(shingle_set(normalise(first), 5), shingle_set(normalise(second), 5))
+
+
+def _config(sources: dict[str, list[str]], **dedup: Any) -> RunConfig:
+    return RunConfig(
+        sources=tuple(
+            SourceConfig(name=name, paths=("unused",), format="jsonl", stages=tuple(stages)) for name, stages in sources.items()
+        ),  # type: ignore[arg-type]
+        stages=StagesConfig(dedup=DedupConfig(**dedup)),
+    )
+
+
+def _save(items: list[Any], path: str) -> None:
+    Path(path).write_bytes(pickle.dumps(items))
+
+
+def run_dedup(tmp_path: Path, docs: list[Document] | tuple[int, Callable[[int], Document]], config: RunConfig) -> Outcome:
+    """Runs the stage on ``docs``, or on ``(count, make)``: documents made in the pipeline
+    (a large list given to ``beam.Create`` is pickled and compressed several times)."""
+    with BeamPipeline() as pipeline:
+        if isinstance(docs, tuple):
+            count, make = docs
+            created = pipeline | beam.Create(range(count)) | "Make" >> beam.Map(make)
+        else:
+            count, created = len(docs), pipeline | beam.Create(docs)
+        kept, removed, report = created | Deduplicate(DedupPlan.for_run(config))
+        for name, collection in (("kept", kept), ("removed", removed), ("report", report)):
+            _ = collection | f"List/{name}" >> beam.combiners.ToList() | f"Save/{name}" >> beam.Map(_save, str(tmp_path / name))
+    kept_docs, removed_docs, (report_content,) = (
+        pickle.loads((tmp_path / name).read_bytes()) for name in ("kept", "removed", "report")
+    )
+    by_id = lambda found: {(doc.source, doc.doc_id): doc for doc in found}  # noqa: E731
+    assert len(kept_docs) + len(removed_docs) == count  # nothing lost, nothing doubled
+    return by_id(kept_docs), by_id(removed_docs), report_content
+
+
+TWO = {"news": ["dedup"], "web": ["dedup"]}
+
+
+def test_duplicates_across_sources_collapse_to_the_priority_source(tmp_path: Path, articles: list[str]) -> None:
+    a, b, c = articles[:3]
+    near_b = edited(b, 50)
+    assert 0.8 < similarity(b, near_b) < 0.95
+    docs = [
+        Document("a", "news", a),
+        Document("a-copy", "web", a.replace("，", " , ").replace("。", "\n")),  # same letters and digits
+        Document("b-longer", "web", b + "。"),  # longer, but web comes after news
+        Document("b-edited", "news", near_b),
+        Document("c", "web", c),
+        *(Document(f"other-{i}", "news", text) for i, text in enumerate(articles[3:40])),
+    ]
+    kept, removed, report = run_dedup(tmp_path, docs, _config(TWO, priority=("news",)))
+    assert set(removed) == {("web", "a-copy"), ("web", "b-longer")}
+    exact, near = removed[("web", "a-copy")].removal, removed[("web", "b-longer")].removal
+    assert exact is not None and exact.reason is Reason.EXACT_DUPLICATE and exact.stage == "dedup"
+    assert "survivor news/a" in exact.detail and "cluster exact-" in exact.detail and "of 2 documents" in exact.detail
+    assert near is not None and near.reason is Reason.NEAR_DUPLICATE and "survivor news/b-edited" in near.detail
+    assert kept[("news", "b-edited")].text == near_b and not kept[("news", "b-edited")].verdicts
+    assert report["lost_to"] == {"web": {"news": 2}}
+    assert report["sources"]["web"]["removed"] == {"exact_duplicate": 1, "near_duplicate": 1}
+    assert report["sources"]["news"]["docs_seen"] == 39 and report["sources"]["news"]["removed"] == {}
+    assert report["cluster_sizes"] == {"exact": {"2": 1}, "near": {"2": 1}}
+    assert report["settings"]["bands"] * report["settings"]["rows"] <= 128
+    assert report["verify"] == {"candidate_pairs": 1, "rejected": 0}
+
+
+def test_without_priority_the_longer_document_survives(tmp_path: Path, articles: list[str]) -> None:
+    text = articles[0]
+    docs = [Document("short", "news", text), Document("long", "web", text + "另加一句话作为结尾。")]
+    kept, removed, _ = run_dedup(tmp_path, docs, _config(TWO))
+    assert set(kept) == {("web", "long")} and set(removed) == {("news", "short")}
+
+
+def test_unrelated_documents_are_untouched(tmp_path: Path, articles: list[str]) -> None:
+    docs = [Document(f"n{i}", "news", text) for i, text in enumerate(articles)]
+    kept, removed, report = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}))
+    assert not removed and all(kept[("news", doc.doc_id)] == doc for doc in docs)
+    assert report["largest_clusters"] == [] and report["lost_to"] == {}
+
+
+def test_a_chain_clusters_together(tmp_path: Path, articles: list[str]) -> None:
+    """Windows of one long text, each shifted by 70 characters: neighbours are near
+    duplicates (Jaccard ~0.87), the two ends are not (~0.75); all three are one cluster."""
+    text = normalise("".join(articles))  # letters and digits only: the three have equal length
+    first, second, third = (text[shift : shift + 1000] for shift in (0, 70, 140))
+    assert similarity(first, second) >= 0.8 and similarity(second, third) >= 0.8 and similarity(first, third) < 0.8
+    docs = [Document("x1", "news", first), Document("x2", "news", second), Document("x3", "news", third)]
+    kept, removed, report = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}))
+    assert set(kept) == {("news", "x1")}  # all the same length: the smallest id survives
+    cluster = report["largest_clusters"][0]["cluster"]
+    assert {doc.removal.detail for doc in removed.values()} == {f"cluster {cluster} of 3 documents; survivor news/x1"}
+
+
+def _huge_bucket_doc(index: int, page: str, other: str) -> Document:
+    if index < 10_000:
+        return Document(f"same-{index:05d}", "web" if index % 2 else "news", page)
+    index -= 10_000
+    return Document(f"near-{index:04d}", "news", other + f"第{index}号")
+
+
+def test_a_huge_bucket_is_linear(tmp_path: Path, articles: list[str]) -> None:
+    """10,000 identical pages are one exact group; 2,000 near-identical ones one near
+    cluster whose candidate pairs are at most one per bucket member (a star from each
+    bucket's smallest node), not the 2 million of all pairs."""
+    make = partial(_huge_bucket_doc, page=articles[0], other=articles[1])
+    kept, _, report = run_dedup(tmp_path, (12_000, make), _config(TWO, priority=("web",)))
+    assert set(kept) == {("web", "same-00001"), ("news", "near-1000")}  # the first of the longest
+    assert report["cluster_sizes"] == {"exact": {"8192-16383": 1}, "near": {"1024-2047": 1}}
+    bands = report["settings"]["bands"]
+    assert 1_999 <= report["verify"]["candidate_pairs"] <= bands * 1_999
+    assert report["largest_clusters"][0]["size"] == 10_000 and len(report["largest_clusters"][0]["examples"]) == 5
+    assert report["lost_to"] == {"news": {"news": 1_999, "web": 5_000}, "web": {"web": 4_999}}
+
+
+def test_verify_removes_lsh_false_positives(tmp_path: Path, articles: list[str]) -> None:
+    """128 bands of 1 row make any pair sharing one minimum a candidate: without
+    verification documents at Jaccard ~0.5 are removed; with it they stay."""
+    text = articles[0]
+    half = text[: len(text) // 2] + articles[1][: len(text) // 2]
+    assert 0.2 < similarity(text, half) < 0.7
+    docs = [Document("full", "news", text), Document("half", "news", half)]
+    _, removed, report = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}, bands=128, rows=1, verify=False))
+    assert len(removed) == 1
+    _, removed, report = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}, bands=128, rows=1, verify=True))
+    assert not removed and report["verify"] == {"candidate_pairs": 1, "rejected": 1}
+
+
+def test_exact_only_and_near_only(tmp_path: Path, articles: list[str]) -> None:
+    docs = [
+        Document("a", "news", articles[0]),
+        Document("a2", "news", articles[0] + " "),
+        Document("b", "news", articles[1]),
+        Document("b2", "news", edited(articles[1], 80)),
+    ]
+    _, removed, _ = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}, near=False))
+    assert {key[1]: doc.removal.reason for key, doc in removed.items()} == {"a2": Reason.EXACT_DUPLICATE}
+    _, removed, _ = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}, exact=False))
+    # one of each pair goes (b2 is the longer of b's pair when an edit hit punctuation)
+    assert sorted((key[1][0], doc.removal.reason) for key, doc in removed.items()) == [
+        ("a", Reason.NEAR_DUPLICATE),
+        ("b", Reason.NEAR_DUPLICATE),
+    ]
+
+
+def test_annotate_mode_keeps_everything_with_verdicts(tmp_path: Path, articles: list[str]) -> None:
+    docs = [Document("a", "news", articles[0]), Document("a2", "news", articles[0]), Document("b", "news", articles[1])]
+    kept, removed, report = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}, mode="annotate"))
+    assert not removed and len(kept) == 3
+    (verdict,) = kept[("news", "a2")].verdicts
+    assert verdict.reason is Reason.EXACT_DUPLICATE and not verdict.enforced
+    assert report["sources"]["news"]["removed"] == {"exact_duplicate": 1} and report["settings"]["mode"] == "annotate"
+
+
+def test_paragraph_mode_removes_shared_paragraphs(tmp_path: Path, articles: list[str]) -> None:
+    footer = "本页面中文版由中文手册页计划提供，欢迎转载并注明出处。"
+    docs = [
+        Document("first", "news", articles[0] + "\n" + footer + "\n" + articles[5]),
+        Document("second", "news", articles[1] + "\n" + footer + "\n" + articles[2][:50]),
+        Document("only-shared", "news", footer + "\n" + articles[0]),
+        Document("short-line", "news", articles[3] + "\n短行"),
+        Document("short-line-2", "news", articles[4] + "\n短行"),
+    ]
+    kept, removed, report = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}, paragraphs=True, near=False))
+    # "first" is the longest holder of the footer and of articles[0]: it keeps both.
+    assert set(removed) == {("news", "only-shared")}
+    assert removed[("news", "only-shared")].removal.reason is Reason.DUPLICATE_PARAGRAPHS
+    second = kept[("news", "second")]
+    assert footer not in second.text and second.text == articles[1] + "\n" + articles[2][:50]
+    assert second.verdicts[0].reason is Reason.CROSS_DOCUMENT_PARAGRAPHS_REMOVED
+    assert kept[("news", "first")].text == docs[0].text
+    assert kept[("news", "short-line-2")].text.endswith("短行")  # under paragraph_min_chars
+    assert report["sources"]["news"]["paragraphs_removed"] == 1  # from documents that stay
+    assert report["sources"]["news"]["removed"] == {"duplicate_paragraphs": 1}
+
+
+def test_documents_not_compared_pass_through(tmp_path: Path, articles: list[str]) -> None:
+    docs = [
+        Document("p1", "news", "。。。！！！"),
+        Document("p2", "news", "……——"),
+        Document("e1", "ebooks", articles[0]),
+        Document("e2", "ebooks", articles[0]),
+    ]
+    kept, removed, report = run_dedup(tmp_path, docs, _config({"news": ["dedup"], "ebooks": []}))
+    assert not removed and len(kept) == 4
+    assert report["sources"]["news"]["docs_not_compared"] == 2 and "ebooks" not in report["sources"]
+
+
+def test_node_keys_sort_in_survivor_order() -> None:
+    keys = [
+        node_key(1, 100, "web", "a"),
+        node_key(0, 50, "news", "z"),
+        node_key(0, 60, "news", "z"),
+        node_key(0, 60, "news", "b"),
+    ]
+    assert [node_parts(key) for key in sorted(keys)] == [("news", "b"), ("news", "z"), ("news", "z"), ("web", "a")]
+    assert sorted(keys)[1] == node_key(0, 60, "news", "z")
