@@ -56,6 +56,7 @@ lint: setup
 bench: sample
 	$(BIN)/python bench/clean.py
 	$(BIN)/python bench/sensitive.py
+	$(BIN)/python bench/dedup.py
 	$(BIN)/python bench/pipeline.py
 
 clean:

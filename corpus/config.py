@@ -328,7 +328,11 @@ class DedupConfig:
     rejected (what is left is headings and short lines)."""
     paragraph_min_chars: PositiveInt = 20
     """Lines shorter than this (normalised characters) are never treated as duplicates."""
-    rounds: NonNegativeInt = 8
+    band_partitions: PositiveInt = 1024
+    """Band keys are grouped in this many partitions per band; each partition's buckets are
+    formed in one worker's memory (about 100 bytes per entry). Raise it when documents x
+    bands / (bands x partitions) passes a few million."""
+    rounds: NonNegativeInt = 4
     """Rounds of min-label propagation when the candidate graph is too large for one worker;
     what is still unsettled after them is merged by union-find (usually very little)."""
     union_find_max_edges: NonNegativeInt = 1_000_000

@@ -59,10 +59,10 @@ def add_document(acc: Accumulator, doc: Document, stage_lists: Mapping[str, tupl
         _bump(entry["docs_rejected"], f"{removal.stage}/{removal.reason.value}")
         entry["bytes_rejected"] += doc.size_bytes
     for verdict in doc.verdicts:
-        if verdict.reason.kind is Kind.REPAIR:
-            _bump(entry["repairs"], f"{verdict.stage}/{verdict.reason.value}")
-        elif not verdict.enforced:
+        if not verdict.enforced:  # annotate mode: what would have been rejected or repaired
             _bump(entry["annotated"], f"{verdict.stage}/{verdict.reason.value}")
+        elif verdict.reason.kind is Kind.REPAIR:
+            _bump(entry["repairs"], f"{verdict.stage}/{verdict.reason.value}")
     stopped_at = removal.stage if removal is not None else None
     if stopped_at is None or stopped_at in stages:
         for stage in stages:

@@ -235,3 +235,49 @@ def test_node_keys_sort_in_survivor_order() -> None:
     ]
     assert [node_parts(key) for key in sorted(keys)] == [("news", "b"), ("news", "z"), ("news", "z"), ("web", "a")]
     assert sorted(keys)[1] == node_key(0, 60, "news", "z")
+
+
+def test_exact_copies_of_a_near_duplicate_point_at_the_kept_survivor(tmp_path: Path, articles: list[str]) -> None:
+    """t (priority) ~ s near; s2 is an exact copy of s. s2's survivor is t, not s."""
+    text = articles[0]
+    near = edited(text, 60)
+    docs = [Document("t", "news", text), Document("s", "web", near), Document("s2", "web", near + "。")]
+    kept, removed, report = run_dedup(tmp_path, docs, _config(TWO, priority=("news",)))
+    assert set(kept) == {("news", "t")}
+    copy = removed[("web", "s2")].removal
+    assert copy.reason is Reason.EXACT_DUPLICATE
+    assert copy.detail.endswith("exact copy of web/s, a near duplicate; survivor news/t")
+    assert removed[("web", "s")].removal.detail.endswith("survivor news/t")
+    assert report["lost_to"] == {"web": {"news": 2}}
+
+
+def test_annotate_mode_leaves_paragraphs_in_place(tmp_path: Path, articles: list[str]) -> None:
+    footer = "本页面中文版由中文手册页计划提供，欢迎转载并注明出处。"
+    docs = [Document("x", "news", articles[0] + "\n" + footer), Document("y", "news", articles[1] + "\n" + footer)]
+    kept, removed, _ = run_dedup(tmp_path, docs, _config({"news": ["dedup"]}, paragraphs=True, mode="annotate"))
+    assert not removed
+    loser = next(doc for doc in kept.values() if doc.verdicts)
+    assert loser.text == next(d.text for d in docs if d.doc_id == loser.doc_id)
+    (verdict,) = loser.verdicts
+    assert verdict.reason is Reason.CROSS_DOCUMENT_PARAGRAPHS_REMOVED and not verdict.enforced
+
+
+def test_a_document_that_fails_is_an_error_and_never_a_survivor(
+    tmp_path: Path, articles: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import filters.dedup
+
+    real = filters.dedup.paragraph_hashes
+
+    def explode_on_x(text: str, min_chars: int) -> tuple[tuple[int, bytes], ...]:
+        if text.startswith("X"):
+            raise ValueError("cannot hash this")
+        return real(text, min_chars)
+
+    monkeypatch.setattr(filters.dedup, "paragraph_hashes", explode_on_x)
+    docs = [Document("x", "news", "X" + articles[0]), Document("y", "web", "x" + articles[0])]  # equal when normalised
+    kept, removed, report = run_dedup(tmp_path, docs, _config(TWO, priority=("news",), paragraphs=True))
+    assert set(kept) == {("web", "y")}
+    assert removed[("news", "x")].removal.reason is Reason.STAGE_EXCEPTION
+    assert "cannot hash this" in removed[("news", "x")].removal.detail
+    assert report["sources"]["news"]["docs_failed"] == 1
