@@ -36,6 +36,9 @@ Documents whose normalised text is empty (only punctuation or symbols) are not c
 list ``dedup``. In annotate mode every verdict is recorded with ``enforced=False`` and no
 text changes; the report's ``removed`` counts then mean "would be removed".
 
+Known limit of paragraph mode: a near cluster's survivor can itself lose every paragraph
+to another document and be rejected; its cluster's verdicts still name it.
+
 Known limit of ``verify``: a bucket is checked as a star from its smallest node, so if that
 node is a false candidate, two other members that are true duplicates are linked only
 through another band they share. The benchmark (bench/dedup.py) measures recall 0.997 at
@@ -169,15 +172,23 @@ class Decision:
         return f"cluster {self.cluster} of {self.cluster_size} documents; {via}survivor {node_name(self.survivor)}"
 
 
-def _follow_near_survivor(item: tuple[bytes, dict[str, Iterable[Any]]]) -> Iterator[tuple[bytes, Decision]]:
+def _follow_near_survivor(item: tuple[bytes, Iterable[tuple[Any, ...]]]) -> Iterator[tuple[bytes, Decision]]:
     """Exact losers keyed by their exact survivor, which near dedup may have removed in turn:
-    point them at the survivor that is actually kept."""
-    exact_survivor, grouped = item
-    label = next(iter(grouped["label"]), exact_survivor)
-    for loser, decision in grouped["exact"]:
-        if label != exact_survivor:
-            decision = Decision(decision.reason, label, decision.cluster_size, decision.cluster, exact_survivor)
-        yield loser, decision
+    point them at the survivor that is actually kept.
+
+    A plain GroupByKey of tagged values, read twice (the label, then the losers), not a
+    CoGroupByKey, which would hold an exact group of millions of pages as one list."""
+    exact_survivor, values = item
+    label = exact_survivor
+    for value in values:
+        if value[0] == "label":
+            label = value[1]
+    for value in values:
+        if value[0] == "loser":
+            _, loser, decision = value
+            if label != exact_survivor:
+                decision = Decision(decision.reason, label, decision.cluster_size, decision.cluster, exact_survivor)
+            yield loser, decision
 
 
 class _SketchFn(beam.DoFn):
@@ -258,7 +269,8 @@ class _BandBatchFn(beam.DoFn):
     batched per partition within a bundle (flushed every ``_FLUSH_ENTRIES``).
 
     Shuffling one element per band entry (14 per document) cost more than computing the
-    signatures; batches cut the elements Beam handles by the batch size. A partition is a
+    signatures; batches cut the elements Beam handles by the batch size (large on the
+    DirectRunner, whose bundles are large; smaller on runners with small bundles). A partition is a
     fixed slice of a band's key space (the band's first value modulo ``partitions``), so
     all members of a bucket meet in one partition, whatever the bundles.
     """
@@ -490,11 +502,12 @@ class Deduplicate(beam.PTransform):
                 | "Near/Decisions" >> beam.FlatMap(_near_clusters).with_outputs(EVENTS, main="decisions")
             )
             decisions = [
-                {
-                    "exact": exact.decisions | "Exact/BySurvivor" >> beam.Map(lambda item: (item[1].survivor, item)),
-                    "label": labels,
-                }
-                | "Exact/JoinNear" >> beam.CoGroupByKey()
+                (
+                    exact.decisions | "Exact/BySurvivor" >> beam.Map(lambda item: (item[1].survivor, ("loser", *item))),
+                    labels | "Exact/Labels" >> beam.Map(lambda item: (item[0], ("label", item[1]))),
+                )
+                | "Exact/WithLabels" >> beam.Flatten()
+                | "Exact/JoinNear" >> beam.GroupByKey()
                 | "Exact/FollowNear" >> beam.FlatMap(_follow_near_survivor),
                 near.decisions,
             ]

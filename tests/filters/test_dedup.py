@@ -281,3 +281,54 @@ def test_a_document_that_fails_is_an_error_and_never_a_survivor(
     assert removed[("news", "x")].removal.reason is Reason.STAGE_EXCEPTION
     assert "cannot hash this" in removed[("news", "x")].removal.detail
     assert report["sources"]["news"]["docs_failed"] == 1
+
+
+def _group_doc(index: int, articles: tuple[str, ...]) -> Document:
+    """Group g: t (news) ~ s (web) near; s2, s3 exact copies of s; u, u2 exact; v, v2
+    exact and w a shorter near copy of v."""
+    group, member = divmod(index, 9)
+    t, u, v = articles[3 * group], articles[3 * group + 1], articles[3 * group + 2]
+    return [
+        Document(f"g{group}-t", "news", edited(t, 200)),
+        Document(f"g{group}-s", "web", t),
+        Document(f"g{group}-s2", "web", t + "。"),
+        Document(f"g{group}-s3", "web", t + "！"),
+        Document(f"g{group}-u", "web", u),
+        Document(f"g{group}-u2", "web", u + "。"),
+        Document(f"g{group}-v", "web", v),
+        Document(f"g{group}-v2", "web", v + "。"),
+        Document(f"g{group}-w", "web", edited(v, 200)[:-3]),
+    ][member]
+
+
+@pytest.mark.parametrize(("partitions", "max_edges"), [(1024, 1_000_000), (3, 0)])
+def test_many_groups_over_several_bundles(tmp_path: Path, articles: list[str], partitions: int, max_edges: int) -> None:
+    """20 groups read in several bundles on 2 threads, with few band partitions and, in the
+    second case, the propagation path: every verdict names the survivor actually kept."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    groups = 20
+    make = partial(_group_doc, articles=tuple(articles[: 3 * groups]))
+    config = _config(TWO, priority=("news",), band_partitions=partitions, union_find_max_edges=max_edges)
+    options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_threading"])
+    with BeamPipeline(options=options) as pipeline:
+        docs = pipeline | beam.Create(range(groups * 9)) | beam.Reshuffle() | "Make" >> beam.Map(make)
+        kept, removed, report = docs | Deduplicate(DedupPlan.for_run(config))
+        for name, collection in (("kept", kept), ("removed", removed), ("report", report)):
+            _ = collection | f"List/{name}" >> beam.combiners.ToList() | f"Save/{name}" >> beam.Map(_save, str(tmp_path / name))
+    kept_docs, removed_docs, (report_content,) = (
+        pickle.loads((tmp_path / name).read_bytes()) for name in ("kept", "removed", "report")
+    )
+    assert sorted(doc.doc_id for doc in kept_docs) == sorted(f"g{g}-{m}" for g in range(groups) for m in ("t", "u", "v"))
+    details = {doc.doc_id: doc.removal.detail for doc in removed_docs}
+    assert len(details) == len(removed_docs) == groups * 6
+    for g in range(groups):
+        assert details[f"g{g}-s"].endswith(f"survivor news/g{g}-t")
+        for copy in ("s2", "s3"):
+            assert details[f"g{g}-{copy}"].endswith(f"exact copy of web/g{g}-s, a near duplicate; survivor news/g{g}-t")
+        assert details[f"g{g}-u2"].endswith(f"; survivor web/g{g}-u") and "exact copy" not in details[f"g{g}-u2"]
+        assert details[f"g{g}-v2"].endswith(f"; survivor web/g{g}-v") and "exact copy" not in details[f"g{g}-v2"]
+        assert details[f"g{g}-w"].endswith(f"survivor web/g{g}-v")
+    assert report_content["sources"]["web"]["docs_seen"] == groups * 8
+    assert report_content["lost_to"] == {"web": {"news": groups * 3, "web": groups * 3}}
+    assert report_content["verify"]["candidate_pairs"] == groups * 2
