@@ -9,7 +9,6 @@ Figures are printed and written to bench/results/clean.json; no test asserts on 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from collections import Counter
@@ -19,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents  # noqa: E402
 
 from filters.clean import CleanPlan, CleanRules  # noqa: E402
 
@@ -56,7 +55,7 @@ def main() -> None:
     converter.convert(text)
     t2s_seconds = time.process_time() - begin
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(f"clean stage, 1 process: {len(docs)} documents, {size / 1e6:.1f} MB in {seconds:.1f} s")
     print(
         f"  {size / 1e6 / seconds:.1f} MB/s per core, {len(docs) / seconds:.0f} docs/s, setup {setup_seconds:.2f} s, peak RSS {peak:.0f} MB"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import sys
 from pathlib import Path
 
@@ -24,3 +25,8 @@ def sample_documents() -> tuple[RunConfig, list[Document]]:
         if doc.removal is None
     ]
     return config, docs
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory of this process (or of its finished children) in MB."""
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
-from common import sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents  # noqa: E402
 
 from corpus.config import DedupConfig, RunConfig, SourceConfig, StagesConfig  # noqa: E402
 from corpus.record import Document  # noqa: E402
@@ -63,10 +63,6 @@ BOILERPLATE = [
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- 1. signatures ---------------------------------------------------------------------
@@ -171,7 +167,7 @@ def bench_stage(docs: list[Document], folder: Path) -> dict[str, float]:
         "with_dedup_cpu_seconds": with_dedup,
         "dedup_mb_s_per_core": size / 1e6 / max(with_dedup - baseline, 1e-9),
         "dedup_docs_per_s_per_core": len(docs) / max(with_dedup - baseline, 1e-9),
-        "peak_rss_mb": _peak_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 

@@ -24,12 +24,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import peak_rss_mb  # noqa: E402
+
 from corpus.config import find_inputs, load_config  # noqa: E402
 from corpus.readers import read_file  # noqa: E402
-
-
-def _peak_rss_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
 def bench_readers(config_path: Path) -> dict[str, dict[str, float]]:
@@ -75,7 +75,7 @@ def bench_run(config_path: Path, workers: int) -> dict[str, float]:
         "seconds": seconds,
         "mb_s_per_core": megabytes / seconds / workers,
         "docs_per_s": docs / seconds,
-        "peak_rss_mb": max(_peak_rss_mb(resource.RUSAGE_CHILDREN), _peak_rss_mb(resource.RUSAGE_SELF)),
+        "peak_rss_mb": max(peak_rss_mb(resource.RUSAGE_CHILDREN), peak_rss_mb(resource.RUSAGE_SELF)),
     }
 
 

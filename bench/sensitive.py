@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents  # noqa: E402
 
 from corpus.config import SensitiveCategory, SensitiveConfig  # noqa: E402
 from filters.sensitive import SensitiveRules  # noqa: E402
@@ -54,7 +53,7 @@ def main() -> None:
     started = time.process_time()
     rejected = sum(rules.judge(doc).removal is not None for doc in docs)
     seconds = time.process_time() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     figures = {
         "terms": len(terms),
         "docs": len(docs),

@@ -32,7 +32,7 @@ from corpus.compose import Composer, RecordError
 from corpus.config import InputFile, ReadConfig, SourceConfig, repeated
 from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, looks_chinese, normalise_encoding, sniff_encoding
 from corpus.reasons import Reason
-from corpus.record import Document, MetaValue, Verdict, make_meta
+from corpus.record import Document, MetaValue, Verdict, exception_detail, make_meta
 from corpus.streams import TruncatedStream, open_input, read_sample
 
 READ_STAGE = "read"
@@ -117,7 +117,7 @@ def read_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> Iterat
         yield error_record(source.name, file, cursor.position, cursor.unit, Reason.UNREADABLE_FILE, _oserror(exc))
     except Exception as exc:  # noqa: BLE001 - a reader bug or an unforeseen input must not end the run
         cursor.records += 1
-        detail = f"{type(exc).__name__}: {exc}"[:500]
+        detail = exception_detail(exc)
         yield error_record(source.name, file, cursor.position, cursor.unit, Reason.READER_EXCEPTION, detail)
     if cursor.records == 0:
         yield error_record(source.name, file, 0, cursor.unit, Reason.EMPTY_FILE, "the file holds no records")
@@ -776,7 +776,7 @@ def _read_warc(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
                     try:
                         yield _warc_document(record, file, source, read, cursor.position, composer)
                     except Exception as exc:  # noqa: BLE001 - one odd record must not end the file
-                        detail = f"{type(exc).__name__}: {exc}"[:500]
+                        detail = exception_detail(exc)
                         yield error_record(source.name, file, cursor.position, "offset", Reason.BAD_WARC_RECORD, detail)
                 return
             except OSError as exc:
@@ -844,7 +844,7 @@ def _warc_document(
         try:
             text, title = html_to_text(body, charset, read.html_main_content)
         except Exception as exc:  # noqa: BLE001 - any parser failure becomes an error record
-            return error(Reason.HTML_EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}", body)
+            return error(Reason.HTML_EXTRACTION_FAILED, exception_detail(exc), body)
         if b"\x00" in body or (body.strip() and not text.strip() and not title):
             # Binary data labelled HTML (HTML never holds a NUL byte), or a page from which
             # the parser recovers nothing at all: an error to see, not a garbage document.

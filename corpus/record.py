@@ -20,6 +20,12 @@ MetaValue = str | int | float | bool | None
 Meta = tuple[tuple[str, MetaValue], ...]
 
 
+def exception_detail(exc: BaseException) -> str:
+    """What an error record says about an exception: its type and message, at most 500
+    characters (a message can quote a whole document)."""
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
 def make_meta(values: Mapping[str, MetaValue] | Iterable[tuple[str, MetaValue]]) -> Meta:
     pairs = values.items() if isinstance(values, Mapping) else values
     return tuple(sorted(dict(pairs).items()))

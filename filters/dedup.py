@@ -63,6 +63,7 @@ from corpus.reasons import Reason
 from corpus.record import Document, Verdict
 from filters.components import ConnectedComponents
 from filters.minhash import MinHasher, band_keys, exact_key, jaccard, lsh_params, normalise, shingle_set
+from filters.stage import failed
 
 STAGE = "dedup"
 KEPT = "kept"
@@ -217,9 +218,8 @@ class _SketchFn(beam.DoFn):
         try:
             yield from self._sketch(doc)
         except Exception as exc:  # noqa: BLE001 - one bad document must not fail a run: it becomes an error record
-            detail = f"{type(exc).__name__}: {exc}"[:500]
             self._tally.add(("failed", doc.source), doc.size_bytes)
-            yield pvalue.TaggedOutput(FAILED, doc.with_verdict(Verdict(STAGE, Reason.STAGE_EXCEPTION, detail=detail)))
+            yield pvalue.TaggedOutput(FAILED, failed(doc, STAGE, exc))
 
     def _sketch(self, doc: Document) -> Iterator[Any]:
         normalised = normalise(doc.text)

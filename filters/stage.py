@@ -20,10 +20,15 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from corpus.reasons import Reason
-from corpus.record import Document, Verdict
+from corpus.record import Document, Verdict, exception_detail
 
 REMOVED = "removed"
 """The tag of the output that carries rejected and failed documents."""
+
+
+def failed(doc: Document, stage: str, exc: Exception) -> Document:
+    """The error record of a document a stage raised on: it leaves, the run goes on."""
+    return doc.with_verdict(Verdict(stage, Reason.STAGE_EXCEPTION, detail=exception_detail(exc)))
 
 
 class Judge(Protocol):
@@ -94,8 +99,7 @@ class StageDoFn(beam.DoFn):
             judged = self._judge.judge(doc)
         except Exception as exc:  # noqa: BLE001 - one bad document must not fail a run: it becomes an error record
             self._failed.inc()
-            detail = f"{type(exc).__name__}: {exc}"[:500]
-            yield pvalue.TaggedOutput(REMOVED, doc.with_verdict(Verdict(self._stage, Reason.STAGE_EXCEPTION, detail=detail)))
+            yield pvalue.TaggedOutput(REMOVED, failed(doc, self._stage, exc))
             return
         if judged.removal is not None:
             self._removed.inc()
