@@ -134,7 +134,11 @@ class SourceConfig:
     stages: tuple[StageName, ...] = ()
     """PanGu's Table 3: which stages this source goes through. Empty: read, account, write."""
     weight: Annotated[StrictFloat, Field(ge=0.0)] | None = None
-    """Share of the training mix (PanGu's Table 4); used by the sampling stage."""
+    """Share of the training mix (PanGu's Table 4), with ``shards.tokens`` as the total;
+    0 leaves the source out of the shards."""
+    epochs: Annotated[StrictFloat, Field(ge=0.0)] | None = None
+    """Instead of a weight: how many times the source's kept tokens go into the shards
+    (2.0 repeats every document twice, 0.5 takes half of the tokens)."""
     rules_off: tuple[CleanRule, ...] = ()
     """Rules of its stages this source skips, e.g. ``[title_only, navigation]``."""
     # --- format conversion (corpus/compose.py): jsonl, json, csv, tsv, lines, parquet ---
@@ -378,12 +382,47 @@ class OutputConfig:
     divided by this, rounded up, so it depends on the data only."""
 
 
+ShardFormat = Literal["parquet", "megatron"]
+SegmentMethodName = Literal["fast", "jieba", "jieba-nohmm"]
+
+
+@dataclass(config=_STRICT)
+class ShardsConfig:
+    """The training shards (sampling/): tokenizer, source mix, sequence packing."""
+
+    tokenizer: StrictStr
+    """A SentencePiece model in PanGu's scheme (``zhcorpus tokenizer train`` makes one),
+    relative to the config file's folder."""
+    segment: SegmentMethodName = "fast"
+    """``fast``: identical to jieba's default mode, 5x faster (sampling/segment.py);
+    ``jieba``: jieba itself; ``jieba-nohmm``: jieba with its HMM off (not PanGu's), fastest."""
+    tokens: PositiveInt | None = None
+    """Total tokens of the mix, needed when the sources give weights."""
+    seq_length: PositiveInt = 1024
+    """Each sequence holds seq_length + 1 tokens (the shifted target), as PanGu's 1025."""
+    shard_tokens: PositiveInt = 100_000_000
+    """Tokens per shard file (whole sequences; the last shard holds the rest)."""
+    formats: Annotated[tuple[ShardFormat, ...], Field(min_length=1)] = ("parquet", "megatron")
+    shuffle: StrictBool = True
+    """Shuffle documents across sources (seeded) before packing."""
+
+    @field_validator("formats")
+    @classmethod
+    def _formats_unique(cls, formats: tuple[str, ...]) -> tuple[str, ...]:
+        twice = repeated(formats)
+        if twice:
+            raise ValueError(f"format listed twice: {', '.join(twice)}")
+        return formats
+
+
 @dataclass(config=_STRICT)
 class RunConfig:
     sources: Annotated[tuple[SourceConfig, ...], Field(min_length=1)]
     stages: StagesConfig = StagesConfig()
     read: ReadConfig = ReadConfig()
     output: OutputConfig = OutputConfig()
+    shards: ShardsConfig | None = None
+    """Without it a run ends with the kept documents; with it, also training shards."""
     seed: StrictInt = 0
     """Every random choice derives from this seed and document ids (stable hashes)."""
 
@@ -395,11 +434,31 @@ class RunConfig:
         weights = [source.weight for source in self.sources if source.weight is not None]
         if weights and sum(weights) == 0:
             raise ValueError("the sources' weights are all zero: the training mix would be empty")
+        both = [source.name for source in self.sources if source.weight is not None and source.epochs is not None]
+        if both:
+            raise ValueError(f"sources {', '.join(both)}: give a weight or epochs, not both")
+        if self.shards is not None:
+            self._mix_is_one_kind(self.shards)
         names = {source.name for source in self.sources}
         unknown = [name for name in self.stages.dedup.priority if name not in names]
         if unknown:
             raise ValueError(f"stages.dedup.priority names unknown sources: {', '.join(unknown)}")
         return self
+
+    def _mix_is_one_kind(self, shards: ShardsConfig) -> None:
+        weighted = [source.name for source in self.sources if source.weight is not None]
+        by_epochs = [source.name for source in self.sources if source.epochs is not None]
+        if weighted and by_epochs:
+            raise ValueError(
+                f"the training mix is given by weights ({', '.join(weighted)}) and by epochs ({', '.join(by_epochs)}): "
+                "use one kind for every source"
+            )
+        if weighted:
+            unweighted = [source.name for source in self.sources if source.weight is None]
+            if unweighted:
+                raise ValueError(f"sources {', '.join(unweighted)} have no weight (give 0 to leave a source out)")
+            if shards.tokens is None:
+                raise ValueError("shards.tokens (the total of the mix) is needed when the sources give weights")
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -538,7 +597,8 @@ def load_config(path: str) -> RunConfig:
         ),
     )
     stages = dataclasses.replace(config.stages, clean=clean, sensitive=sensitive)
-    config = dataclasses.replace(config, sources=sources, stages=stages)
+    shards = config.shards and dataclasses.replace(config.shards, tokenizer=_absolute(config.shards.tokenizer, base_dir))
+    config = dataclasses.replace(config, sources=sources, stages=stages, shards=shards)
     for source in config.sources:
         find_inputs(source)  # a source with no files is a config error, found now
     return config

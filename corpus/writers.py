@@ -17,7 +17,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from corpus.ids import stable_hash
@@ -118,21 +118,29 @@ def write_shard(out_dir: str, folder: str, index: int, count: int, docs: Iterabl
     return WrittenFile(relative, len(keyed), len(data), hashlib.sha256(data).hexdigest())
 
 
-def read_written(out_dir: str, folder: str) -> list[Document]:
-    """Every document written under ``out_dir/folder``, in file order (for tools and tests)."""
+def read_written_file(path: str) -> Iterator[Document]:
+    """The documents of one file a run wrote (jsonl, jsonl.gz or parquet)."""
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        for row in pq.read_table(path).to_pylist():
+            yield Document.from_dict({**row, "meta": json.loads(row["meta"]), "verdicts": json.loads(row["verdicts"])})
+    elif path.endswith((".jsonl", ".jsonl.gz")):
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                yield Document.from_dict(json.loads(line))
+
+
+def written_files(out_dir: str, folder: str) -> list[str]:
+    """The document files under ``out_dir/folder``, sorted."""
     directory = os.path.join(out_dir, folder)
     if not os.path.isdir(directory):
         return []
-    docs: list[Document] = []
-    for name in sorted(os.listdir(directory)):
-        path = os.path.join(directory, name)
-        if name.endswith(".parquet"):
-            import pyarrow.parquet as pq
+    names = sorted(name for name in os.listdir(directory) if name.endswith((".parquet", ".jsonl", ".jsonl.gz")))
+    return [os.path.join(directory, name) for name in names]
 
-            for row in pq.read_table(path).to_pylist():
-                docs.append(Document.from_dict({**row, "meta": json.loads(row["meta"]), "verdicts": json.loads(row["verdicts"])}))
-        elif name.endswith((".jsonl", ".jsonl.gz")):
-            opener = gzip.open if name.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8") as handle:
-                docs.extend(Document.from_dict(json.loads(line)) for line in handle)
-    return docs
+
+def read_written(out_dir: str, folder: str) -> list[Document]:
+    """Every document written under ``out_dir/folder``, in file order (for tools and tests)."""
+    return [doc for path in written_files(out_dir, folder) for doc in read_written_file(path)]

@@ -1,6 +1,9 @@
 """The ``zhcorpus`` command.
 
-    zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [BEAM OPTIONS...]
+    zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [--no-shards] [BEAM OPTIONS...]
+    zhcorpus tokenizer train --config CONFIG --run DIR --out MODEL [--vocab-size 40000] [--model-type bpe]
+    zhcorpus shards build --config CONFIG --run DIR [--workers N]
+    zhcorpus shards inspect PATH [--tokenizer MODEL] [--decode 3]
     zhcorpus validate CONFIG
     zhcorpus sample-corpus DIR [--debian-root ROOT] [--pypi-dir DIR]
     zhcorpus inspect-source CONFIG SOURCE [--n 5]
@@ -26,10 +29,12 @@ from typing import Any
 from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load_config
 from corpus.sample import Layout, MissingPackages, build_sample_corpus
 from corpus.writers import ERRORS, KEPT, REJECTED, write_atomic
+from sampling.inspect import shards_summary
+from sampling.shards import SHARD_STATS, SHARDS_DIR
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 RESOLVED_CONFIG = "config.resolved.yaml"
-_MANAGED = (KEPT, REJECTED, ERRORS, "stats", RESOLVED_CONFIG)
+_MANAGED = (KEPT, REJECTED, ERRORS, SHARDS_DIR, "stats", RESOLVED_CONFIG)
 """What a run writes under --out; only these are ever removed when a run starts again."""
 
 
@@ -122,6 +127,9 @@ def _summary(out_dir: str, seconds: float) -> str:
             listed = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
             lines.append(f"{title}: {listed}")
     megabytes = totals[4] / 1e6
+    shards_file = os.path.join(out_dir, SHARD_STATS)
+    if os.path.exists(shards_file):
+        lines.append(shards_summary(shards_file))
     lines.append(f"{megabytes:.1f} MB in {seconds:.1f} s ({megabytes / max(seconds, 1e-9):.2f} MB/s); outputs in {out_dir}")
     return "\n".join(lines)
 
@@ -133,7 +141,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
     try:
         config: RunConfig = load_config(args.config)
-        check_stages_available(config)
+        check_stages_available(config, shards=not args.no_shards)
         options = _beam_options(args, extra)
         staging = _prepare_out_dir(args.out, args.overwrite)
     except ConfigError as exc:
@@ -143,12 +151,79 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     write_atomic(os.path.join(staging, RESOLVED_CONFIG), dump_config(config).encode())
     started = time.monotonic()
     with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, config, os.path.abspath(staging), args.progress_seconds)
+        build_pipeline(pipeline, config, os.path.abspath(staging), args.progress_seconds, shards=not args.no_shards)
     seconds = time.monotonic() - started
     timing = {"seconds": round(seconds, 3), "runner": args.runner, "workers": args.workers or os.cpu_count()}
     write_atomic(os.path.join(staging, "stats", "timing.json"), (json.dumps(timing, indent=2) + "\n").encode())
     _publish(staging, args.out)
     print(_summary(args.out, seconds))
+    return EXIT_OK
+
+
+def cmd_tokenizer_train(args: argparse.Namespace) -> int:
+    from sampling.tokenizer import TokenizerError, train
+    from sampling.training_sample import kept_sample
+
+    try:
+        config = load_config(args.config)
+        if not os.path.exists(os.path.join(args.run, "stats", "run.json")):
+            raise ConfigError(f"--run {args.run}: not a finished run (no stats/run.json)")
+        segment = args.segment or (config.shards.segment if config.shards else "fast")
+        texts, facts = kept_sample(config, args.run, args.sample_bytes, args.seed if args.seed is not None else config.seed)
+        started = time.monotonic()
+        info = train(texts, args.out, args.vocab_size, args.model_type, segment, args.threads)  # type: ignore[arg-type]
+    except (ConfigError, TokenizerError) as exc:
+        return _fail(str(exc))
+    info.update(facts, seconds=round(time.monotonic() - started, 1))
+    write_atomic(os.path.splitext(args.out)[0] + ".json", (json.dumps(info, ensure_ascii=False, indent=2) + "\n").encode())
+    print(
+        f"trained {info['model_type']} tokenizer, {info['vocab_size']} pieces, on {info['sample_docs']:,} documents "
+        f"({info['sample_bytes'] / 1e6:.1f} MB) in {info['seconds']} s: {args.out}"
+    )
+    return EXIT_OK
+
+
+def cmd_shards_build(args: argparse.Namespace, extra: list[str]) -> int:
+    import apache_beam as beam
+
+    from pipelines.graph import build_shards_pipeline, check_stages_available
+
+    try:
+        config = load_config(args.config)
+        if config.shards is None:
+            raise ConfigError(f"{args.config}: no shards section (tokenizer, mix) to build shards with")
+        check_stages_available(config)
+        if not os.path.exists(os.path.join(args.run, "stats", "run.json")):
+            raise ConfigError(f"--run {args.run}: not a finished run (no stats/run.json)")
+        options = _beam_options(args, extra)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except (ValueError, SystemExit) as exc:
+        return _fail(f"bad pipeline options: {exc}")
+    staging = os.path.join(args.run, STAGING + "-shards")
+    shutil.rmtree(staging, ignore_errors=True)
+    started = time.monotonic()
+    with beam.Pipeline(options=options) as pipeline:
+        build_shards_pipeline(pipeline, config, os.path.abspath(args.run), os.path.abspath(staging))
+    _remove(os.path.join(args.run, SHARD_STATS))
+    _remove(os.path.join(args.run, SHARDS_DIR))
+    if os.path.exists(os.path.join(staging, SHARDS_DIR)):
+        os.replace(os.path.join(staging, SHARDS_DIR), os.path.join(args.run, SHARDS_DIR))
+    os.replace(os.path.join(staging, SHARD_STATS), os.path.join(args.run, SHARD_STATS))
+    shutil.rmtree(staging, ignore_errors=True)
+    print(shards_summary(os.path.join(args.run, SHARD_STATS)))
+    print(f"shards built in {time.monotonic() - started:.1f} s: {os.path.join(args.run, SHARDS_DIR)}")
+    return EXIT_OK
+
+
+def cmd_shards_inspect(args: argparse.Namespace) -> int:
+    from sampling.inspect import InspectError, inspect_shards
+    from sampling.tokenizer import TokenizerError
+
+    try:
+        print(inspect_shards(args.path, args.tokenizer, args.decode, args.chars))
+    except (InspectError, TokenizerError) as exc:
+        return _fail(str(exc), EXIT_FAILED)
     return EXIT_OK
 
 
@@ -271,6 +346,35 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_non_negative, default=0, help="DirectRunner worker processes (default: all cores)")
     run.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     run.add_argument("--progress-seconds", type=float, default=30.0, help="seconds between progress lines (<0: none)")
+    run.add_argument("--no-shards", action="store_true", help="stop at the kept documents even if the config has shards")
+
+    tokenizer = commands.add_parser("tokenizer", help="train a SentencePiece tokenizer in PanGu's scheme")
+    tokenizer_commands = tokenizer.add_subparsers(dest="tokenizer_command", required=True)
+    train = tokenizer_commands.add_parser("train", help="train on a reproducible sample of a run's kept documents")
+    train.add_argument("--config", required=True)
+    train.add_argument("--run", required=True, help="a finished run's output folder")
+    train.add_argument("--out", required=True, help="the model file to write (MODEL.vocab and MODEL.json beside it)")
+    train.add_argument("--vocab-size", type=int, default=40_000, help="pieces (default 40000, PanGu's)")
+    train.add_argument("--model-type", choices=("bpe", "unigram"), default="bpe", help="default bpe, PanGu's")
+    train.add_argument("--sample-bytes", type=int, default=200_000_000, help="text to train on (default 200 MB)")
+    train.add_argument("--seed", type=int, help="sample seed (default: the config's seed)")
+    train.add_argument("--threads", type=int, default=1, help="trainer threads; the model depends on it (default 1)")
+    train.add_argument("--segment", choices=("fast", "jieba", "jieba-nohmm"), help="default: the config's shards.segment")
+
+    shards = commands.add_parser("shards", help="build shards from a finished run, or inspect shard files")
+    shards_commands = shards.add_subparsers(dest="shards_command", required=True)
+    build = shards_commands.add_parser(
+        "build", help="(re)build a run's shards from its kept documents", description="Options not listed here go to Beam."
+    )
+    build.add_argument("--config", required=True)
+    build.add_argument("--run", required=True, help="a finished run's output folder")
+    build.add_argument("--runner", default="DirectRunner", help="Beam runner (default: DirectRunner)")
+    build.add_argument("--workers", type=_non_negative, default=0, help="DirectRunner worker processes (default: all cores)")
+    inspect_shards = shards_commands.add_parser("inspect", help="statistics of shard files, and a few sequences decoded")
+    inspect_shards.add_argument("path", help="a run folder, its shards/ folder, or one .parquet/.idx/.bin file")
+    inspect_shards.add_argument("--tokenizer", help="model to decode with (default: the one in the run's stats/shards.json)")
+    inspect_shards.add_argument("--decode", type=int, default=2, help="sequences to decode (default 2)")
+    inspect_shards.add_argument("--chars", type=int, default=300, help="characters of each decoded document shown")
 
     validate = commands.add_parser("validate", help="check a config and print it resolved")
     validate.add_argument("config")
@@ -305,11 +409,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command != "run" and extra:
+    takes_beam_options = args.command == "run" or (args.command == "shards" and args.shards_command == "build")
+    if not takes_beam_options and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     match args.command:
         case "run":
             return cmd_run(args, extra)
+        case "tokenizer":
+            return cmd_tokenizer_train(args)
+        case "shards":
+            return cmd_shards_build(args, extra) if args.shards_command == "build" else cmd_shards_inspect(args)
         case "validate":
             return cmd_validate(args)
         case "sample-corpus":

@@ -5,6 +5,9 @@
       -> Stage/Clean -> ...                     (each source only through its own stages,
                                                  in the pipeline's fixed order)
       -> Write/<Kept|Removed> ...               (kept/<source>, rejected/<stage>, errors)
+      -> Shards/...                             (kept documents -> tokens -> the weighted
+                                                 mix -> shards/, stats/shards.json; when
+                                                 the config has a shards section)
       -> Stats/Accounting -> Stats/Write        (stats/run.json, written last)
 
 This module is the only place where config names meet classes: ``STAGES`` maps a stage
@@ -32,6 +35,8 @@ from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.dedup import Deduplicate, DedupPlan
 from filters.sensitive import SensitiveRules
 from filters.stage import ProgressMeter, RunStage, StageDoFn
+from sampling.shards import SHARD_STATS, BuildShards, ShardPlan
+from sampling.tokenizer import TokenizerError, load_model
 
 RUN_STATS = "stats/run.json"
 DEDUP_STATS = "stats/dedup.json"
@@ -48,11 +53,19 @@ def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
     }
 
 
-def check_stages_available(config: RunConfig) -> None:
-    """Everything a run needs that the config only names: stages, rule files."""
+def check_stages_available(config: RunConfig, shards: bool = True) -> None:
+    """Everything a run needs that the config only names: stages, rule files, the
+    tokenizer model (unless the run leaves the shards out)."""
     load_clean_rules(config.stages.clean)  # a broken rule file is a config error, found now
     if any("sensitive" in source.stages for source in config.sources):
         SensitiveRules(config.stages.sensitive)  # files, and terms that fold to nothing: found now
+    if shards and config.shards is not None:
+        try:
+            load_model(config.shards.tokenizer)
+        except TokenizerError as exc:
+            raise ConfigError(
+                f"shards.tokenizer: {exc} (train one with `zhcorpus tokenizer train`, or run with --no-shards)"
+            ) from None
     available = [*stage_judges(config), "dedup"]
     for source in config.sources:
         missing = [stage for stage in source.stages if stage not in available]
@@ -201,9 +214,30 @@ class WriteOutputs(beam.PTransform):
         )
 
 
-def build_pipeline(pipeline: beam.Pipeline, config: RunConfig, out_dir: str, progress_seconds: float = 30.0) -> None:
+def add_shards(docs: beam.PCollection, config: RunConfig, out_dir: str) -> None:
+    """Kept documents -> shards/ and stats/shards.json under ``out_dir``."""
+    report = docs | "Shards" >> BuildShards(ShardPlan.for_run(config), out_dir)
+    _ = report | "Stats/WriteShards" >> beam.Map(_write_json, out_dir=out_dir, relative=SHARD_STATS)
+
+
+def build_shards_pipeline(pipeline: beam.Pipeline, config: RunConfig, run_dir: str, out_dir: str) -> None:
+    """Shards from the kept documents of a finished run in ``run_dir``."""
+    files = [path for source in config.sources for path in writers.written_files(run_dir, f"{writers.KEPT}/{source.name}")]
+    docs = (
+        pipeline
+        | "Kept/Files" >> beam.Create(files)
+        | "Kept/Spread" >> beam.Reshuffle()
+        | "Kept/Read" >> beam.FlatMap(writers.read_written_file)
+        | "Kept/SpreadDocs" >> beam.Reshuffle()
+    )
+    add_shards(docs, config, out_dir)
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline, config: RunConfig, out_dir: str, progress_seconds: float = 30.0, shards: bool = True
+) -> None:
     """Add the whole run to ``pipeline``; outputs go under ``out_dir``."""
-    check_stages_available(config)
+    check_stages_available(config, shards)
     lists = stage_lists(config)
     per_source = []
     ledgers = []
@@ -239,6 +273,8 @@ def build_pipeline(pipeline: beam.Pipeline, config: RunConfig, out_dir: str, pro
             alive, stage_removed = alive | f"Stage/{stage.capitalize()}" >> RunStage(dofn)
         removed.append(stage_removed)
 
+    if shards and config.shards is not None:
+        add_shards(alive, config, out_dir)
     finished = [alive, *removed] | "Finish" >> beam.Flatten()
     written = finished | "Write" >> WriteOutputs(out_dir, config.output.format, config.output.shard_bytes)
     accounting = finished | "Stats/Accounting" >> beam.CombineGlobally(_Accounting(lists))

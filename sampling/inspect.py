@@ -1,0 +1,170 @@
+"""Reading shards back: the summary table of stats/shards.json, and ``zhcorpus shards inspect``.
+
+``inspect_shards`` works from the files alone (a run folder, its ``shards/`` folder, or one
+``.parquet`` / ``.idx`` / ``.bin`` file): per file the sequences, tokens, dtype, ``<eod>`` and
+``<pad>`` counts, size and SHA-256, then a few sequences decoded back to text, split at
+``<eod>``. The tokenizer is the one named in the run's stats/shards.json unless given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from sampling.pack import read_megatron_index
+from sampling.tokenizer import Tokenizer
+
+
+class InspectError(Exception):
+    """The path holds no shards that can be read."""
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
+
+
+def _weight(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def shards_summary(stats_path: str) -> str:
+    """PanGu's Table 4 from stats/shards.json: per source tokens, weights and epochs."""
+    with open(stats_path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    rows = [("source", "docs", "tokens avail.", "weight asked", "target", "realised", "epochs", "tokens in shards")]
+    for name, entry in report["sources"].items():
+        rows.append(
+            (
+                name,
+                f"{entry['docs']:,}",
+                f"{entry['tokens_available']:,}",
+                _weight(entry["weight_asked"]),
+                _weight(entry["weight_target"]),
+                _weight(entry["weight_realised"]),
+                f"{entry['epochs_realised']:.2f}",
+                f"{entry['tokens_realised']:,}",
+            )
+        )
+    totals = report["totals"]
+    lines = ["training mix:", *_table(rows)]
+    lines.append(
+        f"shards: {totals['shards']} x up to {report['shard_tokens']:,} tokens, {totals['sequences']:,} sequences of "
+        f"{report['sequence_tokens']} tokens ({report['tokenizer']['dtype']}), {totals['eod']:,} <eod>, "
+        f"{totals['padding']:,} <pad>, formats {', '.join(report['formats'])}"
+    )
+    lines.extend(f"warning: {warning}" for warning in report["warnings"])
+    if totals["docs_failed"]:
+        lines.append(f"warning: {totals['docs_failed']} kept documents could not be tokenised (see stats/shards.json)")
+    return "\n".join(lines)
+
+
+def _shard_files(path: str) -> tuple[list[str], str | None]:
+    """The shard files at ``path`` and the stats/shards.json that goes with them, if any."""
+    if os.path.isfile(path):
+        if not path.endswith((".parquet", ".idx", ".bin")):
+            raise InspectError(f"{path}: not a shard file (.parquet, .idx or .bin)")
+        folder = os.path.dirname(os.path.abspath(path))
+        files = [path[: -len(".bin")] + ".idx" if path.endswith(".bin") else path]
+    elif os.path.isdir(path):
+        folder = os.path.join(path, "shards") if os.path.isdir(os.path.join(path, "shards")) else path
+        files = sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith((".parquet", ".idx")))
+    else:
+        raise InspectError(f"{path}: no such file or folder")
+    if not files:
+        raise InspectError(f"{path}: no shard files (.parquet or .idx/.bin)")
+    stats = os.path.join(os.path.dirname(folder), "stats", "shards.json")
+    return files, stats if os.path.exists(stats) else None
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_sequences(path: str) -> np.ndarray:
+    """All sequences of one shard file as a (sequences, length) array (or 1-D per row
+    for ragged Megatron files, as an object array)."""
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        column = pq.read_table(path, columns=["input_ids"]).column("input_ids").combine_chunks()
+        values = column.values.to_numpy(zero_copy_only=False)
+        lengths = np.diff(column.offsets.to_numpy())
+        if len(lengths) and (lengths == lengths[0]).all():
+            return values.reshape(len(lengths), int(lengths[0]))
+        return np.array(np.split(values, np.cumsum(lengths)[:-1]), dtype=object)
+    with open(path, "rb") as handle:
+        index = read_megatron_index(handle.read())
+    data = np.fromfile(path[: -len(".idx")] + ".bin", dtype=index.dtype)
+    starts = index.pointers // index.dtype.itemsize
+    rows = [data[start : start + size] for start, size in zip(starts, index.sizes, strict=True)]
+    if rows and all(len(row) == len(rows[0]) for row in rows):
+        return np.stack(rows)
+    return np.array(rows, dtype=object)
+
+
+def _documents(row: np.ndarray, eod_id: int) -> Iterator[np.ndarray]:
+    start = 0
+    for end in np.flatnonzero(row == eod_id):
+        yield row[start:end]
+        start = int(end) + 1
+    if start < len(row):
+        yield row[start:]
+
+
+def inspect_shards(path: str, tokenizer_path: str | None, decode: int, chars: int) -> str:
+    files, stats = _shard_files(path)
+    report = None
+    if stats is not None:
+        with open(stats, encoding="utf-8") as handle:
+            report = json.load(handle)
+    model = tokenizer_path or (report["tokenizer"]["model"] if report else None)
+    tokenizer = Tokenizer(model).load() if model else None
+    eod = tokenizer.eod_id if tokenizer else (report["tokenizer"]["eod_id"] if report else None)
+    pad = tokenizer.pad_id if tokenizer else (report["tokenizer"]["pad_id"] if report else None)
+    rows = [("file", "sequences", "tokens", "dtype", "<eod>", "<pad>", "MB", "sha256 (data)")]
+    first: np.ndarray | None = None
+    for file in files:
+        try:
+            sequences = read_sequences(file)
+        except (OSError, ValueError) as exc:
+            raise InspectError(f"{file}: cannot read ({exc})") from None
+        flat = np.concatenate(list(sequences)) if sequences.dtype == object else sequences.reshape(-1)
+        size = os.path.getsize(file) + (os.path.getsize(file[:-4] + ".bin") if file.endswith(".idx") else 0)
+        rows.append(
+            (
+                os.path.basename(file) + ("+.bin" if file.endswith(".idx") else ""),
+                f"{len(sequences):,}",
+                f"{len(flat):,}",
+                flat.dtype.name,
+                "?" if eod is None else f"{int(np.count_nonzero(flat == eod)):,}",
+                "?" if pad is None else f"{int(np.count_nonzero(flat == pad)):,}",
+                f"{size / 1e6:.2f}",
+                _sha256(file[:-4] + ".bin" if file.endswith(".idx") else file)[:16],
+            )
+        )
+        if first is None and len(sequences):
+            first = sequences
+    lines = _table(rows)
+    if tokenizer is None:
+        lines.append("(no tokenizer: pass --tokenizer MODEL to decode sequences)")
+    elif first is not None:
+        for number, row in enumerate(first[:decode]):
+            lines.append(f"--- sequence {number} of {os.path.basename(files[0])}")
+            for doc in _documents(np.asarray(row), tokenizer.eod_id):
+                ids = [int(i) for i in doc if int(i) != tokenizer.pad_id]
+                text = tokenizer.decode(ids)
+                shown = text if len(text) <= chars else text[:chars] + f"… ({len(text)} characters)"
+                lines.append(f"[{len(ids)} tokens] {shown}")
+    return "\n".join(lines)
