@@ -21,6 +21,7 @@ $(VENV)/.installed: setup.cfg setup.py constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "zhcorpus needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0  # the CPU build on this machine's disk
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
@@ -42,8 +43,11 @@ $(SAMPLE)/MANIFEST.json: $(VENV)/.installed $(DEBROOT)/.unpacked $(PYPI)/.downlo
 
 sample: $(SAMPLE)/MANIFEST.json
 
+# The run, then a tokenizer trained on what it kept, then the shards of PanGu's mix.
 demo: sample
-	$(BIN)/zhcorpus run configs/sample.yaml --out runs/sample --overwrite
+	$(BIN)/zhcorpus run configs/sample.yaml --out runs/sample --overwrite --no-shards
+	$(BIN)/zhcorpus tokenizer train --config configs/sample.yaml --run runs/sample --out $(CACHE)/tokenizer/sample.model
+	$(BIN)/zhcorpus shards build --config configs/sample.yaml --run runs/sample
 
 test: sample
 	$(BIN)/ruff check .
@@ -57,6 +61,7 @@ bench: sample
 	$(BIN)/python bench/clean.py
 	$(BIN)/python bench/sensitive.py
 	$(BIN)/python bench/dedup.py
+	$(BIN)/python bench/tokens.py
 	$(BIN)/python bench/pipeline.py
 
 clean:

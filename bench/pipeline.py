@@ -61,6 +61,7 @@ def bench_run(config_path: Path, workers: int) -> dict[str, float]:
             str(workers),
             "--progress-seconds",
             "-1",
+            "--no-shards",  # the shard stage needs a tokenizer trained on a run: bench/tokens.py measures it
         ]
         started = time.perf_counter()
         subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
