@@ -400,11 +400,16 @@ class ShardsConfig:
     """Total tokens of the mix, needed when the sources give weights."""
     seq_length: PositiveInt = 1024
     """Each sequence holds seq_length + 1 tokens (the shifted target), as PanGu's 1025."""
-    shard_tokens: PositiveInt = 100_000_000
-    """Tokens per shard file (whole sequences; the last shard holds the rest)."""
+    shard_tokens: Annotated[StrictInt, Field(ge=1, le=200_000_000)] = 100_000_000
+    """Tokens per shard file (whole sequences; the last shard holds the rest). One worker
+    assembles a shard in memory, about 8 bytes per token: at most 200M (1.6 GB)."""
     formats: Annotated[tuple[ShardFormat, ...], Field(min_length=1)] = ("parquet", "megatron")
-    shuffle: StrictBool = True
-    """Shuffle documents across sources (seeded) before packing."""
+
+    @model_validator(mode="after")
+    def _a_shard_holds_a_sequence(self) -> ShardsConfig:
+        if self.shard_tokens < self.seq_length + 1:
+            raise ValueError(f"shard_tokens ({self.shard_tokens}) must hold at least one sequence of seq_length + 1 tokens")
+        return self
 
     @field_validator("formats")
     @classmethod
@@ -453,6 +458,10 @@ class RunConfig:
                 f"the training mix is given by weights ({', '.join(weighted)}) and by epochs ({', '.join(by_epochs)}): "
                 "use one kind for every source"
             )
+        if not weighted and shards.tokens is not None:
+            raise ValueError("shards.tokens is the total of a mix given by weights; no source gives a weight")
+        if all(source.epochs == 0 for source in self.sources):  # a source without epochs goes in once
+            raise ValueError("every source has epochs 0: the training mix would be empty")
         if weighted:
             unweighted = [source.name for source in self.sources if source.weight is None]
             if unweighted:

@@ -98,8 +98,8 @@ def _encode_parquet(docs: list[Document]) -> bytes:
     return buffer.getvalue()
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+def write_atomic(path: str, data: bytes | memoryview) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     temporary = f"{path}.tmp-{os.getpid()}"
     with open(temporary, "wb") as handle:
         handle.write(data)

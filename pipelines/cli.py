@@ -169,11 +169,16 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
         if not os.path.exists(os.path.join(args.run, "stats", "run.json")):
             raise ConfigError(f"--run {args.run}: not a finished run (no stats/run.json)")
         segment = args.segment or (config.shards.segment if config.shards else "fast")
+        out_dir = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(out_dir) and os.path.exists(out_dir):
+            raise ConfigError(f"--out {args.out}: {out_dir} is not a folder")
         texts, facts = kept_sample(config, args.run, args.sample_bytes, args.seed if args.seed is not None else config.seed)
         started = time.monotonic()
         info = train(texts, args.out, args.vocab_size, args.model_type, segment, args.threads)  # type: ignore[arg-type]
     except (ConfigError, TokenizerError) as exc:
         return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write the model: {exc}", EXIT_FAILED)
     info.update(facts, seconds=round(time.monotonic() - started, 1))
     write_atomic(os.path.splitext(args.out)[0] + ".json", (json.dumps(info, ensure_ascii=False, indent=2) + "\n").encode())
     print(
@@ -222,7 +227,9 @@ def cmd_shards_inspect(args: argparse.Namespace) -> int:
 
     try:
         print(inspect_shards(args.path, args.tokenizer, args.decode, args.chars))
-    except (InspectError, TokenizerError) as exc:
+    except TokenizerError as exc:
+        return _fail(f"--tokenizer: {exc}")
+    except InspectError as exc:
         return _fail(str(exc), EXIT_FAILED)
     return EXIT_OK
 

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from sampling.pack import read_megatron_index
-from sampling.tokenizer import Tokenizer
+from sampling.tokenizer import Tokenizer, TokenizerError
+
+_SHARD_ROWS = 20  # the summary lists shards one by one up to this many (all are in stats/shards.json)
 
 
 class InspectError(Exception):
@@ -60,6 +62,23 @@ def shards_summary(stats_path: str) -> str:
         f"{report['sequence_tokens']} tokens ({report['tokenizer']['dtype']}), {totals['eod']:,} <eod>, "
         f"{totals['padding']:,} <pad>, formats {', '.join(report['formats'])}"
     )
+    shards = report["shards"]
+    if 0 < len(shards) <= _SHARD_ROWS:
+        rows = [("shard", "sequences", "tokens", "<eod>", "<pad>", "MB", "source mix")]
+        for shard in shards:
+            mix = sum(shard["source_tokens"].values()) or 1
+            rows.append(
+                (
+                    str(shard["index"]),
+                    f"{shard['sequences']:,}",
+                    f"{shard['tokens']:,}",
+                    f"{shard['eod']:,}",
+                    f"{shard['padding']:,}",
+                    f"{sum(file['bytes'] for file in shard['files']) / 1e6:.1f}",
+                    " ".join(f"{name} {100 * tokens / mix:.0f}%" for name, tokens in shard["source_tokens"].items()),
+                )
+            )
+        lines.extend(_table(rows))
     lines.extend(f"warning: {warning}" for warning in report["warnings"])
     if totals["docs_failed"]:
         lines.append(f"warning: {totals['docs_failed']} kept documents could not be tokenised (see stats/shards.json)")
@@ -101,12 +120,17 @@ def read_sequences(path: str) -> np.ndarray:
         column = pq.read_table(path, columns=["input_ids"]).column("input_ids").combine_chunks()
         values = column.values.to_numpy(zero_copy_only=False)
         lengths = np.diff(column.offsets.to_numpy())
-        if len(lengths) and (lengths == lengths[0]).all():
+        if not len(lengths):
+            return np.empty((0, 0), dtype=values.dtype)
+        if (lengths == lengths[0]).all():
             return values.reshape(len(lengths), int(lengths[0]))
         return np.array(np.split(values, np.cumsum(lengths)[:-1]), dtype=object)
     with open(path, "rb") as handle:
         index = read_megatron_index(handle.read())
     data = np.fromfile(path[: -len(".idx")] + ".bin", dtype=index.dtype)
+    needed = int((index.pointers // index.dtype.itemsize + index.sizes).max()) if len(index.sizes) else 0
+    if len(data) < needed:
+        raise ValueError(f"the .bin holds {len(data)} tokens, the index points up to {needed}")
     starts = index.pointers // index.dtype.itemsize
     rows = [data[start : start + size] for start, size in zip(starts, index.sizes, strict=True)]
     if rows and all(len(row) == len(rows[0]) for row in rows):
@@ -125,20 +149,30 @@ def _documents(row: np.ndarray, eod_id: int) -> Iterator[np.ndarray]:
 
 def inspect_shards(path: str, tokenizer_path: str | None, decode: int, chars: int) -> str:
     files, stats = _shard_files(path)
-    report = None
+    recorded: dict = {}
     if stats is not None:
-        with open(stats, encoding="utf-8") as handle:
-            report = json.load(handle)
-    model = tokenizer_path or (report["tokenizer"]["model"] if report else None)
-    tokenizer = Tokenizer(model).load() if model else None
-    eod = tokenizer.eod_id if tokenizer else (report["tokenizer"]["eod_id"] if report else None)
-    pad = tokenizer.pad_id if tokenizer else (report["tokenizer"]["pad_id"] if report else None)
+        try:
+            with open(stats, encoding="utf-8") as handle:
+                recorded = dict(json.load(handle)["tokenizer"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InspectError(f"{stats}: unreadable ({type(exc).__name__}: {exc}); pass --tokenizer to decode") from None
+    notes: list[str] = []
+    tokenizer = None
+    if tokenizer_path:
+        tokenizer = Tokenizer(tokenizer_path).load()  # a bad model named on the command line: TokenizerError
+    elif recorded.get("model"):
+        try:
+            tokenizer = Tokenizer(recorded["model"]).load()
+        except TokenizerError as exc:
+            notes.append(f"(not decoding: the run's tokenizer is unusable now: {exc}; pass --tokenizer MODEL)")
+    eod = tokenizer.eod_id if tokenizer else recorded.get("eod_id")
+    pad = tokenizer.pad_id if tokenizer else recorded.get("pad_id")
     rows = [("file", "sequences", "tokens", "dtype", "<eod>", "<pad>", "MB", "sha256 (data)")]
     first: np.ndarray | None = None
     for file in files:
         try:
             sequences = read_sequences(file)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, ArithmeticError) as exc:
             raise InspectError(f"{file}: cannot read ({exc})") from None
         flat = np.concatenate(list(sequences)) if sequences.dtype == object else sequences.reshape(-1)
         size = os.path.getsize(file) + (os.path.getsize(file[:-4] + ".bin") if file.endswith(".idx") else 0)
@@ -156,9 +190,10 @@ def inspect_shards(path: str, tokenizer_path: str | None, decode: int, chars: in
         )
         if first is None and len(sequences):
             first = sequences
-    lines = _table(rows)
+    lines = _table(rows) + notes
     if tokenizer is None:
-        lines.append("(no tokenizer: pass --tokenizer MODEL to decode sequences)")
+        if not notes:
+            lines.append("(no tokenizer: pass --tokenizer MODEL to decode sequences)")
     elif first is not None:
         for number, row in enumerate(first[:decode]):
             lines.append(f"--- sequence {number} of {os.path.basename(files[0])}")

@@ -91,20 +91,23 @@ def cut_block(
         tokens[position : end - 1] = ids
         tokens[end - 1] = eod_id
         position = int(end)
-    names = sorted({source for source, _ in docs})
-    index = {name: i for i, name in enumerate(names)}
-    owner = np.repeat(np.fromiter((index[source] for source, _ in docs), dtype=np.int32, count=len(docs)), lengths)
+    starts = ends - lengths
     first = start // sequence_tokens
     last = (start + total - 1) // sequence_tokens
     for sequence in range(first, last + 1):
         begin = max(start, sequence * sequence_tokens) - start
         end = min(start + total, (sequence + 1) * sequence_tokens) - start
-        counts = np.bincount(owner[begin:end], minlength=len(names))
+        counts: dict[str, int] = {}
+        doc = int(np.searchsorted(ends, begin, side="right"))  # the first document ending after begin
+        while doc < len(docs) and starts[doc] < end:
+            source = docs[doc][0]
+            counts[source] = counts.get(source, 0) + int(min(ends[doc], end) - max(starts[doc], begin))
+            doc += 1
         yield Piece(
             sequence=sequence,
             offset=begin + start - sequence * sequence_tokens,
             tokens=tokens[begin:end].copy(),
-            source_tokens=tuple((names[i], int(counts[i])) for i in np.flatnonzero(counts)),
+            source_tokens=tuple(sorted(counts.items())),
         )
 
 
@@ -167,8 +170,9 @@ def parquet_bytes(shard: PackedShard) -> bytes:
     return sink.getvalue()
 
 
-def megatron_bytes(matrix: np.ndarray) -> tuple[bytes, bytes]:
-    """(.bin, .idx) of packed sequences, one document per sequence."""
+def megatron_bytes(matrix: np.ndarray) -> tuple[memoryview, bytes]:
+    """(.bin, .idx) of packed sequences, one document per sequence; the .bin is a view of
+    the matrix's own memory, not a copy."""
     rows, width = matrix.shape
     code = MEGATRON_DTYPE_CODES[matrix.dtype]
     sizes = np.full(rows, width, dtype=np.int32)
@@ -177,7 +181,7 @@ def megatron_bytes(matrix: np.ndarray) -> tuple[bytes, bytes]:
     header = MEGATRON_MAGIC + struct.pack("<Q", MEGATRON_VERSION) + struct.pack("<B", code)
     header += struct.pack("<Q", rows) + struct.pack("<Q", len(document_index))
     idx = header + sizes.tobytes() + pointers.tobytes() + document_index.tobytes()
-    return np.ascontiguousarray(matrix).tobytes(), idx
+    return memoryview(np.ascontiguousarray(matrix).reshape(-1).view(np.uint8)), idx
 
 
 @dataclass(frozen=True)
@@ -193,12 +197,16 @@ def read_megatron_index(data: bytes) -> MegatronIndex:
     if data[: len(MEGATRON_MAGIC)] != MEGATRON_MAGIC:
         raise ValueError("not a Megatron indexed dataset index (bad magic)")
     at = len(MEGATRON_MAGIC)
+    if len(data) < at + 25:
+        raise ValueError(f"truncated Megatron index ({len(data)} bytes)")
     (version,) = struct.unpack_from("<Q", data, at)
     (code,) = struct.unpack_from("<B", data, at + 8)
     sequences, documents = struct.unpack_from("<QQ", data, at + 9)
     if version != MEGATRON_VERSION or code not in MEGATRON_CODE_DTYPES:
         raise ValueError(f"unsupported Megatron index (version {version}, dtype code {code})")
     at += 25
+    if len(data) != at + 12 * sequences + 8 * documents:
+        raise ValueError(f"truncated or padded Megatron index: {len(data)} bytes for {sequences} sequences, {documents} entries")
     sizes = np.frombuffer(data, dtype=np.int32, count=sequences, offset=at)
     at += 4 * sequences
     pointers = np.frombuffer(data, dtype=np.int64, count=sequences, offset=at)

@@ -41,7 +41,8 @@ SEGMENT_METHODS: tuple[str, ...] = ("fast", "jieba", "jieba-nohmm")
 # jieba 0.42.1's block pattern (jieba/__init__.py: re_han_default), as characters.
 _HAN_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+#&._%-")
 _ASCII_ALNUM = re.compile(r"[a-zA-Z0-9]+\Z")
-_MEMO_RUNS = 200_000  # runs of a few characters: some tens of MB at most
+_MEMO_RUNS = 200_000  # remembered runs (and ASCII tokens) of at most _MEMO_MAX_CHARS ...
+_MEMO_MAX_CHARS = 64  # ... characters: 200,000 x (64 x 2 + overhead) bytes, some tens of MB at most
 _SEP = "\x00"
 # One whole token that may be a single-character piece: a han-class character, or ASCII
 # letters and digits (HMM-off output merges single-letter pieces). A run is two or more
@@ -150,7 +151,7 @@ class _FastHmm:
                 words = run if self._freq.get(chars) else _SEP.join(self._hmm(chars))
             else:
                 words = _SEP.join(self._words(run.split(_SEP)))
-            if len(self._run_words) < _MEMO_RUNS:
+            if len(self._run_words) < _MEMO_RUNS and len(run) <= _MEMO_MAX_CHARS:
                 self._run_words[run] = words
         return words
 
@@ -194,7 +195,7 @@ class _FastHmm:
                 route: dict[int, tuple[float, int]] = {}
                 self._jieba.calc(token, self._jieba.get_DAG(token), route)
                 known = route[0][1] == len(token) - 1
-            if len(self._ascii_piece) < _MEMO_RUNS:
+            if len(self._ascii_piece) < _MEMO_RUNS and len(token) <= _MEMO_MAX_CHARS:
                 self._ascii_piece[token] = known
         return known
 

@@ -42,7 +42,11 @@ from sampling.tokenizer import Tokenizer, load_model, token_dtype
 SHARDS_DIR = "shards"
 SHARD_STATS = "stats/shards.json"
 FAILED = "failed"
+BLOCK_TOKENS = 16_000_000
+"""Upper bound of a block's tokens on average (one worker sorts and cuts one block at a
+time: about 3 bytes per token), whatever the shard size."""
 _FAILED_EXAMPLES = 20
+_DETAIL_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def make_layout(_: Any, plan: ShardPlan, available: dict, histograms: dict) -> L
         tokens=tokens,
         sequences=sequences,
         shards=math.ceil(sequences / plan.sequences_per_shard),
-        blocks=max(1, math.ceil(tokens / plan.shard_tokens)),
+        blocks=max(1, math.ceil(tokens / min(plan.shard_tokens, BLOCK_TOKENS))),
         vocab_size=processor.get_piece_size(),
         eod_id=processor.piece_to_id("<eod>"),
         pad_id=processor.piece_to_id("<pad>"),
@@ -130,6 +134,7 @@ class TokenizeDoFn(beam.DoFn):
 
     def setup(self) -> None:
         self._tokenizer = Tokenizer(self._plan.tokenizer, self._plan.segment).load()  # type: ignore[arg-type]
+        self._tokenizer.encode("预热 warm-up")  # loads the dictionaries: a broken install fails here, not per document
         self._dtype = self._tokenizer.dtype
         self._docs = Metrics.counter("shards", "docs_tokenized")
         self._tokens = Metrics.counter("shards", "tokens")
@@ -137,8 +142,10 @@ class TokenizeDoFn(beam.DoFn):
     def process(self, doc: Document) -> Iterator[Any]:
         try:
             ids = np.asarray(self._tokenizer.encode(doc.text), dtype=self._dtype)
+        except MemoryError:
+            raise  # the worker, not the document, is in trouble
         except Exception as exc:  # noqa: BLE001 - one document must not stop the run
-            yield pvalue.TaggedOutput(FAILED, (doc.source, doc.doc_id, exception_detail(exc)))
+            yield pvalue.TaggedOutput(FAILED, (doc.source, doc.doc_id, exception_detail(exc)[:_DETAIL_CHARS]))
             return
         self._docs.inc()
         self._tokens.inc(len(ids))
@@ -184,10 +191,20 @@ def _copies(
         yield block_of(key, layout.blocks), (key, source, doc_id, copy, ids)
 
 
-def _cut(item: tuple[int, Any], plan: ShardPlan, layout: Layout, block_tokens: dict[int, int]) -> Iterator[tuple[int, Piece]]:
+def _block_starts(block_tokens: dict[int, int]) -> dict[int, int]:
+    """Each block's global token offset: the tokens of all blocks before it."""
+    starts: dict[int, int] = {}
+    offset = 0
+    for block in sorted(block_tokens):
+        starts[block] = offset
+        offset += block_tokens[block]
+    return starts
+
+
+def _cut(item: tuple[int, Any], plan: ShardPlan, layout: Layout, starts: dict[int, int]) -> Iterator[tuple[int, Piece]]:
     block, members = item
     ordered = sorted(members, key=lambda member: member[:4])
-    start = sum(tokens for other, tokens in block_tokens.items() if other < block)
+    start = starts[block]
     docs = [(source, ids) for _, source, _, _, ids in ordered]
     for piece in cut_block(start, docs, layout.eod_id, plan.sequence_tokens, layout.dtype):
         yield piece.sequence // plan.sequences_per_shard, piece
@@ -201,7 +218,7 @@ def _write_shard(item: tuple[int, Any], plan: ShardPlan, layout: Layout, out_dir
     index, pieces = item
     shard = assemble(pieces, plan.sequence_tokens, layout.pad_id, layout.dtype, last_sequence=layout.sequences - 1)
     name = f"{SHARDS_DIR}/{shard_name(index, layout.shards)}"
-    outputs: dict[str, bytes] = {}
+    outputs: dict[str, bytes | memoryview] = {}
     if "parquet" in plan.formats:
         outputs[f"{name}.parquet"] = parquet_bytes(shard)
     if "megatron" in plan.formats:
@@ -211,7 +228,7 @@ def _write_shard(item: tuple[int, Any], plan: ShardPlan, layout: Layout, out_dir
     files = []
     for relative, data in sorted(outputs.items()):
         writers.write_atomic(os.path.join(out_dir, relative), data)
-        files.append({"path": relative, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        files.append({"path": relative, "bytes": memoryview(data).nbytes, "sha256": hashlib.sha256(data).hexdigest()})
     rows = shard.matrix.shape[0]
     return {
         "index": index,
@@ -242,7 +259,8 @@ def shards_report(
     layout: Layout,
     shards: list[dict[str, Any]],
     lengths: list[tuple[tuple[str, int], int]],
-    failed: list[tuple[str, str, str]],
+    failed_counts: dict[str, int],
+    failed_examples: list[tuple[str, str, str]],
 ) -> dict[str, Any]:
     """stats/shards.json: per shard, per source (PanGu's Table 4 layout), histograms."""
     shards = sorted(shards, key=lambda shard: shard["index"])
@@ -251,15 +269,12 @@ def shards_report(
         for source, tokens in shard["source_tokens"].items():
             realised[source] = realised.get(source, 0) + tokens
     total_realised = sum(realised.values())
-    failed_by_source: dict[str, int] = {}
-    for source, _, _ in failed:
-        failed_by_source[source] = failed_by_source.get(source, 0) + 1
     sources = {}
     for name, target in layout.targets.items():
         taken = realised.get(name, 0)
         sources[name] = {
             **target.to_dict(),
-            "docs_failed": failed_by_source.get(name, 0),
+            "docs_failed": failed_counts.get(name, 0),
             "tokens_realised": taken,
             "weight_realised": round(taken / total_realised, 6) if total_realised else 0.0,
             "epochs_realised": round(taken / target.tokens, 6) if target.tokens else 0.0,
@@ -293,13 +308,13 @@ def shards_report(
             "tokens_realised": total_realised,
             "padding": sum(shard["padding"] for shard in shards),
             "eod": sum(shard["eod"] for shard in shards),
-            "docs_failed": len(failed),
+            "docs_failed": sum(failed_counts.values()),
         },
         "sources": sources,
         "shards": shards,
         "doc_tokens_histogram": histogram,
         "failed_examples": [
-            {"source": source, "id": doc_id, "detail": detail} for source, doc_id, detail in sorted(failed)[:_FAILED_EXAMPLES]
+            {"source": source, "id": doc_id, "detail": detail} for source, doc_id, detail in sorted(failed_examples)
         ],
     }
 
@@ -331,6 +346,11 @@ class BuildShards(beam.PTransform):
             | "LengthKeys" >> beam.Map(lambda item: ((item[0], length_bucket(len(item[2]))), 1))
             | "Lengths" >> beam.CombinePerKey(sum)
         )
+        failed = tokenised[FAILED]
+        failed_counts = (
+            failed | "FailedSources" >> beam.Map(lambda item: (item[0], 1)) | "FailedCounts" >> beam.CombinePerKey(sum)
+        )
+        failed_examples = failed | "FailedExamples" >> beam.combiners.Top.Smallest(_FAILED_EXAMPLES)
         root = docs.pipeline | "Start" >> beam.Create([None])
         layout = beam.pvalue.AsSingleton(
             root
@@ -340,15 +360,17 @@ class BuildShards(beam.PTransform):
             )
         )
         copies = tokens | "Copies" >> beam.FlatMap(_copies, plan=plan, layout=layout)
-        block_tokens = (
+        starts = (
             copies
             | "CopyTokens" >> beam.Map(lambda item: (item[0], len(item[1][4]) + 1))
             | "BlockSizes" >> beam.CombinePerKey(sum)
+            | "AllBlockSizes" >> beam.combiners.ToDict()
+            | "BlockStarts" >> beam.Map(_block_starts)
         )
         written = (
             copies
             | "GroupBlocks" >> beam.GroupByKey()
-            | "Blocks" >> beam.FlatMap(_cut, plan=plan, layout=layout, block_tokens=beam.pvalue.AsDict(block_tokens))
+            | "Blocks" >> beam.FlatMap(_cut, plan=plan, layout=layout, starts=beam.pvalue.AsSingleton(starts))
             | "GroupShards" >> beam.GroupByKey()
             | "Assemble" >> beam.Map(_write_shard, plan=plan, layout=layout, out_dir=out_dir)
         )
@@ -358,5 +380,6 @@ class BuildShards(beam.PTransform):
             layout=layout,
             shards=beam.pvalue.AsList(written),
             lengths=beam.pvalue.AsList(lengths),
-            failed=beam.pvalue.AsList(tokenised[FAILED]),
+            failed_counts=beam.pvalue.AsDict(failed_counts),
+            failed_examples=beam.pvalue.AsSingleton(failed_examples),
         )

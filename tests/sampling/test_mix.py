@@ -98,3 +98,30 @@ def test_buckets_are_stable_and_spread() -> None:
     buckets = [mix_bucket("s", str(i), 0) for i in range(20_000)]
     assert min(buckets) >= 0 and max(buckets) < BUCKETS
     assert abs(np.mean(buckets) / BUCKETS - 0.5) < 0.02
+
+
+def test_mix_settings_that_cannot_work_are_config_errors() -> None:
+    from corpus.config import ConfigError, parse_config
+
+    def config(sources: list[dict], **shards: object) -> None:
+        parse_config(
+            {"sources": [{"paths": ["x"], "format": "jsonl", **s} for s in sources], "shards": {"tokenizer": "m", **shards}}
+        )
+
+    config([{"name": "a", "weight": 0.5}, {"name": "b", "weight": 0.5}], tokens=1000)  # fine
+    config([{"name": "a", "epochs": 0.0}, {"name": "b"}])  # b goes in once: fine
+    cases = [
+        ([{"name": "a", "weight": 1.0}], {}, "shards.tokens"),
+        ([{"name": "a", "weight": 1.0}, {"name": "b"}], {"tokens": 10}, "sources b have no weight"),
+        ([{"name": "a", "weight": 1.0}, {"name": "b", "epochs": 1.0}], {"tokens": 10}, "use one kind"),
+        ([{"name": "a", "weight": 1.0, "epochs": 1.0}], {"tokens": 10}, "not both"),
+        ([{"name": "a", "epochs": 2.0}], {"tokens": 10}, "no source gives a weight"),
+        ([{"name": "a", "epochs": 0.0}], {}, "every source has epochs 0"),
+        ([{"name": "a"}], {"seq_length": 1024, "shard_tokens": 1000}, "at least one sequence"),
+        ([{"name": "a"}], {"shard_tokens": 300_000_000}, "less than or equal to 200000000"),
+        ([{"name": "a"}], {"formats": ["parquet", "parquet"]}, "listed twice"),
+        ([{"name": "a"}], {"shuffle": False}, "unknown key"),
+    ]
+    for sources, shards, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            config(sources, **shards)

@@ -97,3 +97,16 @@ def test_parquet_layout(dtype: type, arrow: pa.DataType, tmp_path) -> None:
     assert table.column("sequence").to_pylist() == [8, 9, 10, 11]
     assert table.column("sources").to_pylist() == packed.sources
     assert np.array_equal(np.array(table.column("input_ids").to_pylist(), dtype=dtype), packed.matrix)
+
+
+def test_truncated_or_inconsistent_megatron_files_are_value_errors(tmp_path) -> None:
+    from sampling.inspect import read_sequences
+
+    data, index = megatron_bytes(shard(np.uint16).matrix)
+    for broken in (index[:10], index[:-8], index + b"\0" * 8):
+        with pytest.raises(ValueError, match="truncated"):
+            read_megatron_index(broken)
+    (tmp_path / "s.idx").write_bytes(index)
+    (tmp_path / "s.bin").write_bytes(bytes(data)[:-4])
+    with pytest.raises(ValueError, match=r"the \.bin holds"):
+        read_sequences(str(tmp_path / "s.idx"))

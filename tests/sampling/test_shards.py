@@ -41,7 +41,8 @@ def make_run(tmp: Path, documents: list[Document]) -> Path:
         writers.write_shard(str(run), f"kept/{source}", 0, 2, docs[:half], "jsonl.gz")
         writers.write_shard(str(run), f"kept/{source}", 1, 2, docs[half:], "parquet")
     (run / "stats").mkdir(parents=True, exist_ok=True)
-    (run / "stats" / "run.json").write_text("{}")
+    kept = {source: {"bytes_kept": sum(doc.size_bytes for doc in docs)} for source, docs in by_source.items()}
+    (run / "stats" / "run.json").write_text(json.dumps({"sources": kept}))
     return run
 
 
@@ -227,3 +228,90 @@ def test_a_run_that_kept_nothing_gets_an_empty_report_not_a_crash(model_path: st
     assert report["totals"] == {**report["totals"], "shards": 0, "sequences": 0, "tokens": 0, "eod": 0}
     assert report["warnings"][-1] == "no source with a weight above 0 kept any tokens: the training mix is empty"
     assert not (tmp_path / "out" / "shards").exists()
+
+
+def test_cli_tokenizer_train_is_reproducible_and_samples_by_size(weighted: tuple, tmp_path: Path) -> None:
+    _, run, _, _ = weighted
+    body = {
+        "sources": [{"name": name, "paths": [str(REPO / "configs" / "*.yaml")], "format": "text"} for name in WEIGHTS],
+        "seed": 5,
+    }
+    config = tmp_path / "c.yaml"
+    config.write_text(json.dumps(body), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def train(out: str, *extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pipelines.cli", "tokenizer", "train", "--config", str(config), "--run", str(run)]
+        return subprocess.run([*command, "--out", str(tmp_path / out), *extra], capture_output=True, text=True, env=env)
+
+    for name in ("a.model", "b.model"):
+        result = train(name, "--vocab-size", "3000", "--sample-bytes", "400000")
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "a.model").read_bytes() == (tmp_path / "b.model").read_bytes()
+    facts = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    assert facts["vocab_size"] == 3000 and facts["seed"] == 5 and facts["sample_fraction"] < 1
+    assert 200_000 < facts["sample_bytes"] < 700_000, "about the size asked for (each document taken by a seeded coin)"
+    assert tk.Tokenizer(str(tmp_path / "a.model")).load().eod_id >= 0
+    result = train("c.model", "--vocab-size", "3000")  # the whole run
+    assert result.returncode == 0 and json.loads((tmp_path / "c.json").read_text())["sample_fraction"] == 1.0
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "tokenizer",
+            "train",
+            "--config",
+            str(config),
+            "--run",
+            str(tmp_path),
+            "--out",
+            "x.model",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 2 and "not a finished run" in result.stderr
+
+
+def test_shards_with_a_tiny_vocabulary_hold_the_documents(documents: list[Document], tmp_path: Path) -> None:
+    tiny = str(tmp_path / "tiny.model")
+    tk.train([doc.text for doc in documents if doc.source == "ebooks"][:10], tiny, vocab_size=1000, character_coverage=1.0)
+    kept = [doc for doc in documents if doc.source in ("news", "reviews")]
+    run = make_run(tmp_path, kept)
+    report = build(config_for(tiny, {"news": {"epochs": 1.0}, "reviews": {"epochs": 1.0}}), run, tmp_path / "out")
+    assert report["tokenizer"]["vocab_size"] == 1000 and report["tokenizer"]["dtype"] == "uint16"
+    tokenizer = tk.Tokenizer(tiny).load()
+    flat = np.concatenate(
+        [read_sequences(str(path)).reshape(-1) for path in sorted((tmp_path / "out" / "shards").glob("*.parquet"))]
+    )
+    ends = np.flatnonzero(flat == tokenizer.eod_id)
+    texts = sorted(tokenizer.decode(flat[start:end]) for start, end in zip([0, *(ends[:-1] + 1)], ends, strict=True))
+    assert texts == sorted(doc.text for doc in kept)
+
+
+def test_inspect_survives_a_moved_tokenizer_and_refuses_a_bad_one(weighted: tuple, tmp_path: Path) -> None:
+    import shutil
+
+    _, _, out, _ = weighted
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    stats = json.loads((copy / SHARD_STATS).read_text(encoding="utf-8"))
+    stats["tokenizer"]["model"] = str(tmp_path / "moved.model")
+    (copy / SHARD_STATS).write_text(json.dumps(stats), encoding="utf-8")
+    shown = inspect_shards(str(copy), None, decode=1, chars=20)
+    assert "not decoding" in shown and "<eod>" in shown and "sequence 0" not in shown
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "pipelines.cli", "shards", "inspect", str(copy), "--tokenizer", str(tmp_path / "nope.model")]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and "--tokenizer: tokenizer model not found" in result.stderr
+    (copy / SHARD_STATS).write_text("{not json", encoding="utf-8")
+    result = subprocess.run(command[:-2], capture_output=True, text=True, env=env)
+    assert result.returncode == 1 and "unreadable" in result.stderr
+
+
+def test_a_model_written_to_a_bare_file_name(documents: list[Document], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    tk.train([doc.text for doc in documents[::10]], "bare.model", vocab_size=3000)
+    assert (tmp_path / "bare.model").exists() and (tmp_path / "bare.vocab").exists()
