@@ -192,6 +192,9 @@ def _follow_near_survivor(item: tuple[bytes, Iterable[tuple[Any, ...]]]) -> Iter
             yield loser, decision
 
 
+_BANDS_CACHE = 100_000
+
+
 class _SketchFn(beam.DoFn):
     """Document -> (node, doc) for the final join, plus its sketch; documents not compared
     leave by the ``pass`` output."""
@@ -203,6 +206,10 @@ class _SketchFn(beam.DoFn):
         config = self._plan.config
         self._hasher = MinHasher(config.num_perm, config.seed, config.ngram) if config.near else None
         self._ranks = dict(self._plan.priority)
+        # Exact copies have the same normalised text, so the same bands: a worker computes
+        # them once per text (the sample's reviews are half repeats). Bounded: 100,000
+        # entries of about 700 bytes.
+        self._bands_of: dict[bytes, tuple[tuple[int, bytes], ...]] = {}
 
     def start_bundle(self) -> None:
         self._tally = _Tally()
@@ -230,11 +237,17 @@ class _SketchFn(beam.DoFn):
         # Everything is computed before anything is yielded: a document that fails half-way
         # must not leave a sketch in the graph (it could become a survivor that is not written).
         node = node_key(self._ranks[doc.source], len(normalised), doc.source, doc.doc_id)
+        text_key = exact_key(normalised)
         bands: tuple[tuple[int, bytes], ...] = ()
         if self._hasher is not None:
-            bands = tuple(band_keys(self._hasher.signature(normalised), self._plan.bands, self._plan.rows))
+            cached = self._bands_of.get(text_key)
+            if cached is None:
+                cached = tuple(band_keys(self._hasher.signature(normalised), self._plan.bands, self._plan.rows))
+                if len(self._bands_of) < _BANDS_CACHE:
+                    self._bands_of[text_key] = cached
+            bands = cached
         # Without exact dedup every document is its own exact group: a unique key per node.
-        key = exact_key(normalised) if self._plan.config.exact else node
+        key = text_key if self._plan.config.exact else node
         found = paragraph_hashes(doc.text, self._plan.config.paragraph_min_chars) if self._plan.config.paragraphs else ()
         yield pvalue.TaggedOutput("sketch", (key, (node, bands)))
         if found:
