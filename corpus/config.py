@@ -358,9 +358,27 @@ class DedupConfig:
 
 
 @dataclass(config=_STRICT)
+class ModelStageConfig:
+    """The spam or the quality stage: one fastText model (``zhcorpus classifier train``)."""
+
+    model: StrictStr
+    """The model file, relative to the config file's folder; MODEL.json beside it says how
+    it preprocesses (words or characters)."""
+    mode: Mode = "enforce"
+    threshold: Ratio = 0.5
+    """spam: reject when P(spam) >= threshold; quality: reject when P(high) < threshold.
+    Pick it from the threshold table of the model's evaluation (MODEL.eval.txt)."""
+    window_chars: Annotated[StrictInt, Field(ge=100)] = 2000
+    """Longer documents are also scored in windows of about this many characters (cut at
+    line ends) and the worst window counts: a spam paragraph cannot hide in a long text."""
+
+
+@dataclass(config=_STRICT)
 class StagesConfig:
     clean: CleanConfig = CleanConfig()
     sensitive: SensitiveConfig = SensitiveConfig()
+    spam: ModelStageConfig | None = None
+    quality: ModelStageConfig | None = None
     dedup: DedupConfig = DedupConfig()
 
 
@@ -605,7 +623,11 @@ def load_config(path: str) -> RunConfig:
             for category in config.stages.sensitive.categories
         ),
     )
-    stages = dataclasses.replace(config.stages, clean=clean, sensitive=sensitive)
+    spam, quality = (
+        stage and dataclasses.replace(stage, model=_absolute(stage.model, base_dir))
+        for stage in (config.stages.spam, config.stages.quality)
+    )
+    stages = dataclasses.replace(config.stages, clean=clean, sensitive=sensitive, spam=spam, quality=quality)
     shards = config.shards and dataclasses.replace(config.shards, tokenizer=_absolute(config.shards.tokenizer, base_dir))
     config = dataclasses.replace(config, sources=sources, stages=stages, shards=shards)
     for source in config.sources:

@@ -20,6 +20,7 @@ class Kind(StrEnum):
     ERROR = "error"
     REJECT = "reject"
     REPAIR = "repair"
+    SCORE = "score"  # a measurement kept with the document (a model's score); never removes
 
 
 @unique
@@ -75,6 +76,11 @@ class Reason(StrEnum):
     NEAR_DUPLICATE = "near_duplicate"  # MinHash LSH cluster: Jaccard >= threshold with a member
     DUPLICATE_PARAGRAPHS = "duplicate_paragraphs"  # every paragraph occurs in another document
     CROSS_DOCUMENT_PARAGRAPHS_REMOVED = "cross_document_paragraphs_removed"  # repair: shared paragraphs out
+    # --- the spam and quality stages (filters/spam.py): fastText models ---
+    SPAM = "spam"  # P(spam) >= the spam stage's threshold
+    LOW_QUALITY = "low_quality"  # P(high quality) < the quality stage's threshold
+    SPAM_SCORE = "spam_score"  # score: P(spam) of a document the spam stage kept
+    QUALITY_SCORE = "quality_score"  # score: P(high quality) of a document the quality stage kept
 
     @property
     def kind(self) -> Kind:
@@ -121,6 +127,10 @@ _KIND: dict[Reason, Kind] = {
     Reason.NEAR_DUPLICATE: Kind.REJECT,
     Reason.DUPLICATE_PARAGRAPHS: Kind.REJECT,
     Reason.CROSS_DOCUMENT_PARAGRAPHS_REMOVED: Kind.REPAIR,
+    Reason.SPAM: Kind.REJECT,
+    Reason.LOW_QUALITY: Kind.REJECT,
+    Reason.SPAM_SCORE: Kind.SCORE,
+    Reason.QUALITY_SCORE: Kind.SCORE,
 }
 
 _missing = set(Reason) - set(_KIND)

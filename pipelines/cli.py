@@ -4,6 +4,7 @@
     zhcorpus tokenizer train --config CONFIG --run DIR --out MODEL [--vocab-size 40000] [--model-type bpe]
     zhcorpus shards build --config CONFIG --run DIR [--workers N]
     zhcorpus shards inspect PATH [--tokenizer MODEL] [--decode 3]
+    zhcorpus classifier train --positive FILES --negative FILES --out MODEL [--label spam|quality] [--quantize]
     zhcorpus validate CONFIG
     zhcorpus sample-corpus DIR [--debian-root ROOT] [--pypi-dir DIR]
     zhcorpus inspect-source CONFIG SOURCE [--n 5]
@@ -234,6 +235,61 @@ def cmd_shards_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_classifier_train(args: argparse.Namespace) -> int:
+    from filters import classifier
+
+    settings = classifier.TrainSettings(
+        kind=args.label,
+        tokens=args.tokens,
+        epoch=args.epoch,
+        dim=args.dim,
+        word_ngrams=args.word_ngrams,
+        seed=args.seed,
+        threads=args.threads,
+        quantize=args.quantize,
+    )
+    try:
+        if not 0 <= args.holdout < 1:
+            raise classifier.ClassifierError(f"--holdout must be in [0, 1), got {args.holdout}")
+        positives, skipped_positive = classifier.read_examples(args.positive, False, args.format, args.text_field)
+        negatives, skipped_negative = classifier.read_examples(args.negative, True, args.format, args.text_field)
+        examples = positives + negatives
+        train_part, held_out = classifier.stratified_split(examples, args.holdout, args.seed)
+        started = time.monotonic()
+        classifier.train(train_part, args.out, settings)
+        seconds = time.monotonic() - started
+        report: dict[str, Any] = {}
+        if held_out:
+            report = classifier.evaluate(classifier.Scorer(args.out), held_out, args.threshold)
+    except classifier.ClassifierError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write the model: {exc}", EXIT_FAILED)
+    report.update(
+        training={
+            "positives": len(positives),
+            "negatives": len(negatives),
+            "skipped_records": skipped_positive + skipped_negative,
+            "train": len(train_part),
+            "held_out": len(held_out),
+            "seconds": round(seconds, 1),
+            "settings": {key: getattr(settings, key) for key in settings.__dataclass_fields__},
+            "positive_files": list(args.positive),
+            "negative_files": list(args.negative),
+        }
+    )
+    base = os.path.splitext(args.out)[0]
+    write_atomic(base + ".eval.json", (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode())
+    table = classifier.report_table(report) if held_out else "(no held-out split: --holdout 0)"
+    write_atomic(base + ".eval.txt", (table + "\n").encode())
+    print(table)
+    print(
+        f"trained on {len(train_part):,} documents ({len(positives):,} positives, {len(negatives):,} negatives, "
+        f"{skipped_positive + skipped_negative} records skipped) in {seconds:.1f} s: {args.out}, {base}.eval.json"
+    )
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.graph import check_stages_available
 
@@ -368,6 +424,25 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=1, help="trainer threads; the model depends on it (default 1)")
     train.add_argument("--segment", choices=("fast", "jieba", "jieba-nohmm"), help="default: the config's shards.segment")
 
+    classifier = commands.add_parser("classifier", help="train and evaluate fastText spam and quality models")
+    classifier_commands = classifier.add_subparsers(dest="classifier_command", required=True)
+    learn = classifier_commands.add_parser("train", help="train on positive and negative files, evaluate on a held-out split")
+    learn.add_argument("--positive", nargs="+", required=True, help="files of good text (any format the readers take)")
+    learn.add_argument("--negative", nargs="+", required=True, help="files of junk (spam) or low-quality text")
+    learn.add_argument("--out", required=True, help="model file (MODEL.json, MODEL.eval.json, MODEL.eval.txt beside it)")
+    learn.add_argument("--label", choices=("spam", "quality"), default="spam", help="spam: score P(spam); quality: P(high)")
+    learn.add_argument("--tokens", choices=("words", "chars"), default="words", help="jieba words (default) or characters")
+    learn.add_argument("--format", help="reader format for every file (default: from each file name)")
+    learn.add_argument("--text-field", default="text", help="jsonl/parquet: the text field (default text)")
+    learn.add_argument("--holdout", type=float, default=0.1, help="share held out for evaluation, per class (default 0.1)")
+    learn.add_argument("--threshold", type=float, default=0.5, help="threshold of the headline figures (default 0.5)")
+    learn.add_argument("--seed", type=int, default=1)
+    learn.add_argument("--threads", type=int, default=1, help="fastText threads; only 1 is reproducible (default 1)")
+    learn.add_argument("--epoch", type=int, default=10)
+    learn.add_argument("--dim", type=int, default=64)
+    learn.add_argument("--word-ngrams", type=int, default=2)
+    learn.add_argument("--quantize", action="store_true", help="a smaller .ftz-style model (product quantisation)")
+
     shards = commands.add_parser("shards", help="build shards from a finished run, or inspect shard files")
     shards_commands = shards.add_subparsers(dest="shards_command", required=True)
     build = shards_commands.add_parser(
@@ -426,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_tokenizer_train(args)
         case "shards":
             return cmd_shards_build(args, extra) if args.shards_command == "build" else cmd_shards_inspect(args)
+        case "classifier":
+            return cmd_classifier_train(args)
         case "validate":
             return cmd_validate(args)
         case "sample-corpus":

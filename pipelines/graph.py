@@ -31,9 +31,11 @@ from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunCo
 from corpus.readers import read_file
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
+from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.dedup import Deduplicate, DedupPlan
 from filters.sensitive import SensitiveRules
+from filters.spam import ModelJudge, ModelStagePlan, check_model
 from filters.stage import ProgressMeter, RunStage, StageDoFn
 from sampling.shards import SHARD_STATS, BuildShards, ShardPlan
 from sampling.tokenizer import TokenizerError, load_model
@@ -47,10 +49,14 @@ LEDGER = "ledger"
 def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
     """Stage name -> (judge class, its settings) for the stages that judge one document at
     a time. Grows as stages land; dedup, which compares documents, is its own transform."""
-    return {
+    judges: dict[str, tuple[type, Any]] = {
         "clean": (CleanRules, CleanPlan.for_sources(config.stages.clean, config.sources)),
         "sensitive": (SensitiveRules, config.stages.sensitive),
     }
+    for stage, settings in (("spam", config.stages.spam), ("quality", config.stages.quality)):
+        if settings is not None:
+            judges[stage] = (ModelJudge, ModelStagePlan(stage, settings))
+    return judges
 
 
 def check_stages_available(config: RunConfig, shards: bool = True) -> None:
@@ -59,6 +65,18 @@ def check_stages_available(config: RunConfig, shards: bool = True) -> None:
     load_clean_rules(config.stages.clean)  # a broken rule file is a config error, found now
     if any("sensitive" in source.stages for source in config.sources):
         SensitiveRules(config.stages.sensitive)  # files, and terms that fold to nothing: found now
+    for stage, settings in (("spam", config.stages.spam), ("quality", config.stages.quality)):
+        users = [source.name for source in config.sources if stage in source.stages]
+        if users and settings is None:
+            raise ConfigError(
+                f"sources {', '.join(users)} list the {stage} stage but stages.{stage}.model is not set "
+                f"(train a model with `zhcorpus classifier train --label {stage}`)"
+            )
+        if users and settings is not None:
+            try:
+                check_model(ModelStagePlan(stage, settings))  # missing, corrupt or the wrong kind: found now
+            except ClassifierError as exc:
+                raise ConfigError(f"stages.{stage}.model: {exc}") from None
     if shards and config.shards is not None:
         try:
             load_model(config.shards.tokenizer)

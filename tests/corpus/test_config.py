@@ -97,7 +97,9 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
         (GOOD + "stages:\n  clean:\n    min_chars: -1\n", "stages.clean.min_chars"),
         (GOOD + "stages:\n  clean:\n    min_chars: '150'\n", "stages.clean.min_chars"),
         (GOOD + "stages:\n  clean:\n    mode: sometimes\n", "stages.clean.mode"),
-        (GOOD + "stages:\n  spam: {threshold: 0.8}\n", "'spam' stage is not implemented"),
+        (GOOD + "stages:\n  spam: {threshold: 0.8}\n", "stages.spam.model: missing"),
+        (GOOD + "stages:\n  spam: {model: m.bin, threshold: 1.5}\n", "stages.spam.threshold"),
+        (GOOD.replace("[clean]", "[spam]") + "stages:\n  spam: {model: nowhere.bin}\n", "stages.spam.model: model not found"),
         (GOOD + "stages:\n  dedup: {threshold: 1.0}\n", "stages.dedup.threshold"),
         (GOOD + "stages:\n  dedup: {bands: 20}\n", "give both bands and rows"),
         (GOOD + "stages:\n  dedup: {bands: 20, rows: 10}\n", "bands * rows = 200 is more than num_perm = 128"),
@@ -111,7 +113,7 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
         ("- just a list\n", "top level must be a mapping"),
         ("sources: [\n", "not valid YAML"),
         (GOOD.replace("format: jsonl", "format: jsonl\n    name: other"), "appears twice"),
-        (GOOD.replace("[clean]", "[spam]"), "spam not implemented in this version"),
+        (GOOD.replace("[clean]", "[spam]"), "stages.spam.model is not set"),
         (
             GOOD.replace("[clean]", "[sensitive]")
             + "stages:\n  sensitive:\n    categories:\n      - {name: a, rules: gbk.txt}\n",

@@ -49,7 +49,7 @@ def test_dict_round_trip_and_pickle() -> None:
 
 
 def test_every_reason_has_a_kind() -> None:
-    assert {reason.kind for reason in Reason} == {Kind.ERROR, Kind.REJECT, Kind.REPAIR}
+    assert {reason.kind for reason in Reason} == {Kind.ERROR, Kind.REJECT, Kind.REPAIR, Kind.SCORE}
     assert Reason.CONVERTED_TO_SIMPLIFIED.kind is Kind.REPAIR
     assert Reason.TRUNCATED_FILE.kind is Kind.ERROR and Reason.TOO_SHORT.kind is Kind.REJECT
     assert len({reason.value for reason in Reason}) == len(Reason)

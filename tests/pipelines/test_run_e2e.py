@@ -259,7 +259,7 @@ def test_partial_run_is_replaced(slice_config: Path, finished_run: Path, tmp_pat
     assert not list(out.rglob("*.tmp-*"))
 
 
-def test_unimplemented_stage_is_refused_before_any_work(
+def test_a_stage_without_its_model_is_refused_before_any_work(
     slice_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = slice_config.parent / "dedup.yaml"
@@ -267,7 +267,7 @@ def test_unimplemented_stage_is_refused_before_any_work(
         CONFIG.replace("stages: [clean, dedup]\n  - name: encyclopedia", "stages: [clean, spam]\n  - name: encyclopedia")
     )
     assert _run(config, tmp_path / "out") == 2
-    assert "spam not implemented" in capsys.readouterr().err
+    assert "list the spam stage but stages.spam.model is not set" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

@@ -1,0 +1,346 @@
+"""fastText classifiers for spam and quality: one preprocessing function, training,
+evaluation and scoring (the pure part; the Beam stage wraps ``Scorer``).
+
+PanGu trained a fastText spam classifier (junk documents from Common Crawl as negatives, a
+high-quality corpus as positives) and a GPT-3 style quality classifier. Here:
+
+- ``preprocess`` is the only way text reaches a model, in training and in the filter: ASCII
+  lower-cased, then jieba words (``sampling/segment.py``, identical to jieba's default mode)
+  or single characters (``tokens="chars"``), white space dropped, joined by spaces on one
+  line (fastText reads one example per line).
+- Two kinds of model. ``spam``: positives are labelled ``ok``, negatives ``spam``, and the
+  score is P(spam); the filter rejects at ``score >= threshold``. ``quality``: positives are
+  ``high``, negatives ``low``, the score is P(high); the filter rejects at
+  ``score < threshold``. Either way the *rejected* class is the negatives, so evaluation
+  reports precision and recall of rejection at each threshold.
+- Long documents: a document is scored whole and in windows of about ``window_chars``
+  characters cut at line ends, and the worst score counts (the highest P(spam), the lowest
+  P(high)), so a spam paragraph cannot hide in a long clean document.
+- Reproducible training: a seeded stratified hold-out split (a stable hash of each id
+  within each class), fastText's own ``seed``, and one thread by default (fastText's
+  asynchronous SGD is only deterministic on one thread).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from corpus.ids import stable_hash
+from sampling.segment import Segmenter
+
+Kind = Literal["spam", "quality"]
+Tokens = Literal["words", "chars"]
+CLASSES: dict[str, tuple[str, str]] = {"spam": ("ok", "spam"), "quality": ("high", "low")}
+"""kind -> (label of the positives, label of the negatives)."""
+THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
+_ASCII_UPPER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
+_LINE_END = re.compile(r"\n+")
+
+
+class ClassifierError(Exception):
+    """A model or training set that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the filter must know to preprocess as training did; saved as MODEL.json."""
+
+    kind: Kind
+    tokens: Tokens = "words"
+    segment: str = "fast"
+
+    @property
+    def score_label(self) -> str:
+        """The label whose probability is the score: spam for spam, high for quality."""
+        positive, negative = CLASSES[self.kind]
+        return negative if self.kind == "spam" else positive
+
+
+def info_path(model_path: str) -> str:
+    return os.path.splitext(model_path)[0] + ".json"
+
+
+class Preprocessor:
+    """``preprocess``, with its segmenter built once."""
+
+    def __init__(self, tokens: Tokens = "words", segment: str = "fast") -> None:
+        self.tokens = tokens
+        self._segmenter = Segmenter(segment) if tokens == "words" else None  # type: ignore[arg-type]
+
+    def __call__(self, text: str) -> str:
+        return preprocess(text, self.tokens, self._segmenter)
+
+
+def preprocess(text: str, tokens: Tokens = "words", segmenter: Segmenter | None = None) -> str:
+    """The one line a model sees for ``text`` (see the module docstring)."""
+    lowered = text.translate(_ASCII_UPPER)
+    if tokens == "chars":
+        units: Iterable[str] = (char for char in lowered if not char.isspace())
+    else:
+        cut = (segmenter or Segmenter("fast")).cut(lowered)
+        units = (word for word in cut if not word.isspace())
+    return " ".join(unit for unit in units if unit.isprintable())
+
+
+@dataclass(frozen=True)
+class Example:
+    doc_id: str
+    negative: bool
+    """True for the class the filter rejects (spam, low quality)."""
+    text: str
+
+
+def stratified_split(examples: Sequence[Example], holdout: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """(train, held out): in each class, the ``holdout`` share with the smallest seeded
+    hashes of their ids is held out, so both classes are in both parts in proportion."""
+    train: list[Example] = []
+    held: list[Example] = []
+    for negative in (False, True):
+        members = sorted(
+            (e for e in examples if e.negative == negative), key=lambda e: (stable_hash("holdout", e.doc_id, seed=seed), e.doc_id)
+        )
+        cut = round(len(members) * holdout)
+        if members and holdout > 0:
+            cut = min(max(cut, 1), len(members) - 1)
+        held.extend(members[:cut])
+        train.extend(members[cut:])
+    return train, held
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    kind: Kind = "spam"
+    tokens: Tokens = "words"
+    segment: str = "fast"
+    epoch: int = 10
+    lr: float = 0.5
+    word_ngrams: int = 2
+    dim: int = 64
+    min_count: int = 1
+    seed: int = 1
+    threads: int = 1
+    quantize: bool = False
+
+
+def _write_training_file(path: str, examples: Iterable[Example], info: ModelInfo, preprocessor: Preprocessor) -> int:
+    positive, negative = CLASSES[info.kind]
+    lines = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        for example in examples:
+            line = preprocessor(example.text)
+            if line:
+                handle.write(f"__label__{negative if example.negative else positive} {line}\n")
+                lines += 1
+    return lines
+
+
+def train(examples: Sequence[Example], out_path: str, settings: TrainSettings):  # -> fasttext model
+    """Train on ``examples`` and save the model (and MODEL.json) atomically at ``out_path``."""
+    import fasttext
+
+    info = ModelInfo(settings.kind, settings.tokens, settings.segment)
+    if not any(e.negative for e in examples) or all(e.negative for e in examples):
+        raise ClassifierError("training needs examples of both classes (positives and negatives)")
+    preprocessor = Preprocessor(settings.tokens, settings.segment)
+    with tempfile.TemporaryDirectory() as folder:
+        data = os.path.join(folder, "train.txt")
+        if _write_training_file(data, examples, info, preprocessor) == 0:
+            raise ClassifierError("no training example has any text left after preprocessing")
+        model = fasttext.train_supervised(
+            input=data,
+            epoch=settings.epoch,
+            lr=settings.lr,
+            wordNgrams=settings.word_ngrams,
+            dim=settings.dim,
+            minCount=settings.min_count,
+            seed=settings.seed,
+            thread=settings.threads,
+            loss="softmax",
+            verbose=0,
+        )
+        if settings.quantize:
+            model.quantize(input=data, retrain=True, qnorm=True, cutoff=100_000, thread=settings.threads, verbose=0)
+        directory = os.path.dirname(os.path.abspath(out_path))
+        os.makedirs(directory, exist_ok=True)
+        temporary = os.path.join(directory, f".{os.path.basename(out_path)}.tmp-{os.getpid()}")
+        model.save_model(temporary)
+        os.replace(temporary, out_path)
+    from corpus.writers import write_atomic
+
+    write_atomic(info_path(out_path), (json.dumps(asdict(info), indent=2) + "\n").encode())
+    return model
+
+
+def load(model_path: str):  # -> (fasttext model, ModelInfo)
+    """Load a model and its MODEL.json; every problem is a ClassifierError with the reason."""
+    import fasttext
+
+    if not os.path.isfile(model_path):
+        raise ClassifierError(f"model not found: {model_path}")
+    try:
+        model = fasttext.load_model(model_path)
+    except (ValueError, RuntimeError, MemoryError) as exc:
+        raise ClassifierError(f"{model_path}: not a fastText model ({str(exc).strip() or type(exc).__name__})") from None
+    labels = {label.removeprefix("__label__") for label in model.get_labels()}
+    kind: Kind | None = next((k for k, pair in CLASSES.items() if labels == set(pair)), None)
+    if kind is None:
+        raise ClassifierError(f"{model_path}: labels {sorted(labels)} are neither spam/ok nor high/low")
+    info = ModelInfo(kind)
+    side = info_path(model_path)
+    if os.path.exists(side):
+        try:
+            with open(side, encoding="utf-8") as handle:
+                info = ModelInfo(**json.load(handle))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ClassifierError(f"{side}: unreadable ({exc})") from None
+        if info.kind != kind:
+            raise ClassifierError(f"{side} says {info.kind} but the model's labels are {sorted(labels)}")
+    return model, info
+
+
+def _windows(text: str, window_chars: int) -> list[str]:
+    """Pieces of about ``window_chars`` characters, cut at line ends (a longer line alone)."""
+    if len(text) <= window_chars:
+        return []
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in _LINE_END.split(text):
+        if size and size + len(line) > window_chars:
+            pieces.append("\n".join(current))
+            current, size = [], 0
+        while len(line) > window_chars:  # one very long line: cut it
+            pieces.append(line[:window_chars])
+            line = line[window_chars:]
+        current.append(line)
+        size += len(line) + 1
+    if current and size:
+        pieces.append("\n".join(current))
+    return pieces
+
+
+class Scorer:
+    """``score(text)``: the model's score of a document, worst over the whole and windows."""
+
+    def __init__(self, model_path: str, window_chars: int = 2000) -> None:
+        self._model, self.info = load(model_path)
+        self._preprocessor = Preprocessor(self.info.tokens, self.info.segment)
+        self._label = f"__label__{self.info.score_label}"
+        self._window_chars = window_chars
+
+    def probabilities(self, lines: list[str]) -> list[float]:
+        """P(score label) of each preprocessed line."""
+        labels, probabilities = self._model.predict(lines, k=2)
+        scores = []
+        for names, values in zip(labels, probabilities, strict=True):
+            found = dict(zip(names, values, strict=True))
+            scores.append(min(1.0, max(0.0, float(found.get(self._label, 0.0)))))
+        return scores
+
+    def score(self, text: str) -> float:
+        lines = [self._preprocessor(piece) for piece in [text, *_windows(text, self._window_chars)]]
+        scores = self.probabilities(lines)
+        return max(scores) if self.info.kind == "spam" else min(scores)
+
+    def rejects(self, score: float, threshold: float) -> bool:
+        return score >= threshold if self.info.kind == "spam" else score < threshold
+
+
+def _rates(rejected: list[bool], negative: list[bool]) -> dict[str, float]:
+    true_positive = sum(r and n for r, n in zip(rejected, negative, strict=True))
+    precision = true_positive / max(1, sum(rejected))
+    recall = true_positive / max(1, sum(negative))
+    f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "rejected": sum(rejected)}
+
+
+def evaluate(scorer: Scorer, held_out: Sequence[Example], threshold: float = 0.5, examples: int = 3) -> dict[str, object]:
+    """Precision, recall and F1 of rejecting the negatives, at ``threshold`` and at 0.1 ... 0.9,
+    and a few misclassified documents of each kind."""
+    scores = [scorer.score(example.text) for example in held_out]
+    negative = [example.negative for example in held_out]
+    table = {f"{t:.1f}": _rates([scorer.rejects(s, t) for s in scores], negative) for t in THRESHOLDS}
+    at = _rates([scorer.rejects(s, threshold) for s in scores], negative)
+    wrong_rejects = [(e, s) for e, s in zip(held_out, scores, strict=True) if not e.negative and scorer.rejects(s, threshold)]
+    missed = [(e, s) for e, s in zip(held_out, scores, strict=True) if e.negative and not scorer.rejects(s, threshold)]
+
+    def shown(pairs: list[tuple[Example, float]]) -> list[dict[str, object]]:
+        worst = sorted(pairs, key=lambda pair: (-abs(pair[1] - threshold), pair[0].doc_id))[:examples]
+        return [{"id": e.doc_id, "score": round(s, 4), "text": e.text[:200]} for e, s in worst]
+
+    return {
+        "kind": scorer.info.kind,
+        "score": f"P({scorer.info.score_label})",
+        "rejects": "score >= threshold" if scorer.info.kind == "spam" else "score < threshold",
+        "held_out": {"positives": negative.count(False), "negatives": negative.count(True)},
+        "threshold": threshold,
+        **at,
+        "thresholds": table,
+        "positives_rejected": shown(wrong_rejects),
+        "negatives_kept": shown(missed),
+    }
+
+
+def report_table(report: dict) -> str:
+    """The evaluation as a readable table."""
+    lines = [
+        f"{report['kind']} model: score {report['score']}, rejects when {report['rejects']}; held out "
+        f"{report['held_out']['positives']} positives, {report['held_out']['negatives']} negatives",
+        f"at {report['threshold']}: precision {report['precision']:.3f}, recall {report['recall']:.3f}, F1 {report['f1']:.3f}",
+        "threshold  precision  recall     F1  rejected",
+    ]
+    for threshold, rates in report["thresholds"].items():
+        lines.append(
+            f"{threshold:>9}  {rates['precision']:9.3f}  {rates['recall']:6.3f}  {rates['f1']:5.3f}  {rates['rejected']:8d}"
+        )
+    for title, key in (("positives rejected", "positives_rejected"), ("negatives kept", "negatives_kept")):
+        for item in report[key]:
+            snippet = item["text"].replace("\n", " ")[:80]
+            lines.append(f"{title}: {item['id']} score {item['score']:.3f}: {snippet}")
+    return "\n".join(lines)
+
+
+_FORMATS = (
+    ((".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson"), "jsonl"),
+    ((".json",), "json"),
+    ((".parquet",), "parquet"),
+    ((".warc", ".warc.gz"), "warc"),
+    ((".tsv",), "tsv"),
+    ((".csv",), "csv"),
+    ((".txt", ".txt.gz", ".md"), "text"),
+)
+
+
+def guess_format(path: str) -> str:
+    """The reader format of a training file, from its name."""
+    lowered = path.lower()
+    for endings, name in _FORMATS:
+        if lowered.endswith(endings):
+            return name
+    raise ClassifierError(f"{path}: cannot tell the format from the name; pass --format")
+
+
+def read_examples(paths: Sequence[str], negative: bool, fmt: str | None, text_field: str) -> tuple[list[Example], int]:
+    """Examples from files in any format the readers take; (examples, records skipped as errors)."""
+    from corpus.config import InputFile, ReadConfig, SourceConfig
+    from corpus.readers import read_file
+
+    examples: list[Example] = []
+    skipped = 0
+    side = "negative" if negative else "positive"
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ClassifierError(f"--{side}: no such file: {path}")
+        source = SourceConfig(name=side, paths=(path,), format=fmt or guess_format(path), text_field=text_field)  # type: ignore[arg-type]
+        for doc in read_file(InputFile(path, os.path.basename(path)), source, ReadConfig()):
+            if doc.removal is not None or not doc.text.strip():
+                skipped += 1
+                continue
+            examples.append(Example(f"{side}:{os.path.basename(path)}:{doc.doc_id}", negative, doc.text))
+    return examples, skipped
