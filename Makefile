@@ -43,8 +43,16 @@ $(SAMPLE)/MANIFEST.json: $(VENV)/.installed $(DEBROOT)/.unpacked $(PYPI)/.downlo
 
 sample: $(SAMPLE)/MANIFEST.json
 
-# The run, then a tokenizer trained on what it kept, then the shards of PanGu's mix.
+# A first run with the rule stages only gives the weak labels of a spam model; the run
+# again with it; a tokenizer trained on what it kept; the shards of PanGu's mix.
+# The sample's web pages all come from one site, so its pages rejected as too short or
+# after navigation removal would teach the model that the site is spam: the demo's
+# negatives are the informal reviews and the junk-like rejections only.
 demo: sample
+	$(BIN)/zhcorpus run configs/sample.yaml --out runs/rules --overwrite --no-shards --skip-stage spam
+	$(BIN)/zhcorpus classifier label --config configs/sample.yaml --run runs/rules --out $(CACHE)/labels \
+	    --reasons advertisement sensitive_words repetitive_lines repetitive_ngrams title_only
+	$(BIN)/zhcorpus classifier train --positive $(CACHE)/labels/positive.jsonl --negative $(CACHE)/labels/negative.jsonl --out $(CACHE)/models/spam.bin
 	$(BIN)/zhcorpus run configs/sample.yaml --out runs/sample --overwrite --no-shards
 	$(BIN)/zhcorpus tokenizer train --config configs/sample.yaml --run runs/sample --out $(CACHE)/tokenizer/sample.model
 	$(BIN)/zhcorpus shards build --config configs/sample.yaml --run runs/sample
@@ -60,6 +68,7 @@ lint: setup
 bench: sample
 	$(BIN)/python bench/clean.py
 	$(BIN)/python bench/sensitive.py
+	$(BIN)/python bench/spam.py
 	$(BIN)/python bench/dedup.py
 	$(BIN)/python bench/tokens.py
 	$(BIN)/python bench/pipeline.py

@@ -141,6 +141,9 @@ class SourceConfig:
     (2.0 repeats every document twice, 0.5 takes half of the tokens)."""
     rules_off: tuple[CleanRule, ...] = ()
     """Rules of its stages this source skips, e.g. ``[title_only, navigation]``."""
+    quality_label: Literal["high", "low"] | None = None
+    """Weak labels for ``zhcorpus classifier label``: the kept documents of a ``high`` source
+    are positives, of a ``low`` source negatives."""
     # --- format conversion (corpus/compose.py): jsonl, json, csv, tsv, lines, parquet ---
     text_template: StrictStr | None = None
     """Compose the text from fields: ``"问：{question}\n答：{answer}"``, nested paths like
@@ -665,6 +668,15 @@ def find_inputs(source: SourceConfig) -> tuple[InputFile, ...]:
     root = os.path.commonpath(roots) if len(roots) > 1 else roots[0].rstrip("/")
     files = sorted(matched)
     return tuple(InputFile(path=path, rel=os.path.relpath(path, root) if root else path) for path in files)
+
+
+def without_stages(config: RunConfig, stages: set[str]) -> RunConfig:
+    """The config with ``stages`` taken out of every source's list (``zhcorpus run --skip-stage``)."""
+    sources = tuple(
+        dataclasses.replace(source, stages=tuple(stage for stage in source.stages if stage not in stages))
+        for source in config.sources
+    )
+    return dataclasses.replace(config, sources=sources)
 
 
 def _plain(value: Any) -> Any:

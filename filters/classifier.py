@@ -27,11 +27,14 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from itertools import chain
 from typing import Literal
 
+from corpus.config import RunConfig
 from corpus.ids import stable_hash
+from corpus.record import Document
 from sampling.segment import Segmenter
 
 Kind = Literal["spam", "quality"]
@@ -344,3 +347,64 @@ def read_examples(paths: Sequence[str], negative: bool, fmt: str | None, text_fi
                 continue
             examples.append(Example(f"{side}:{os.path.basename(path)}:{doc.doc_id}", negative, doc.text))
     return examples, skipped
+
+
+NEGATIVE_REASONS = (
+    "advertisement",
+    "sensitive_words",
+    "navigation",
+    "title_only",
+    "too_short",
+    "too_few_chinese",
+    "repetitive_lines",
+    "repetitive_ngrams",
+)
+"""Rule-stage rejections that can make weak negatives (DATA_SOURCES.md: navigation-only,
+mostly English, ad or sensitive hits); ``navigation`` stands for any document the clean
+stage rejected after removing navigation lines from it."""
+
+
+def weak_labels(
+    config: RunConfig, run_dir: str, limit: int, seed: int, reasons: Sequence[str] = NEGATIVE_REASONS
+) -> tuple[list[dict], list[dict]]:
+    """(positives, negatives) from a finished run, at most ``limit`` each, chosen by seeded
+    hashes of their ids (streamed: memory holds ``limit`` documents per side): kept
+    documents of sources labelled high (positives) or low (negatives), and documents the
+    rule stages rejected for one of ``reasons`` (negatives)."""
+    import heapq
+
+    from corpus import writers
+
+    def kept(label: str) -> Iterator[tuple[int, str, dict]]:
+        for source in config.sources:
+            if source.quality_label != label:
+                continue
+            for path in writers.written_files(run_dir, f"{writers.KEPT}/{source.name}"):
+                for doc in writers.read_written_file(path):
+                    yield _ranked(doc, seed, f"kept, source labelled {label}")
+
+    def rejected() -> Iterator[tuple[int, str, dict]]:
+        root = os.path.join(run_dir, writers.REJECTED)
+        for stage in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+            for path in writers.written_files(run_dir, f"{writers.REJECTED}/{stage}"):
+                for doc in writers.read_written_file(path):
+                    removal = doc.removal
+                    navigation = any(v.reason.value == "navigation_removed" for v in doc.verdicts)
+                    navigation = navigation and stage == "clean" and "navigation" in reasons
+                    if removal is not None and (removal.reason.value in reasons or navigation):
+                        why = f"rejected {removal.stage}/{removal.reason.value}" + (", navigation removed" if navigation else "")
+                        yield _ranked(doc, seed, why)
+
+    def take(ranked: Iterable[tuple[int, str, dict]]) -> list[dict]:
+        return [item for _, _, item in heapq.nsmallest(limit, ranked, key=lambda entry: entry[:2])]
+
+    return take(kept("high")), take(chain(kept("low"), rejected()))
+
+
+def _ranked(doc: Document, seed: int, why: str) -> tuple[int, str, dict]:
+    name = f"{doc.source}/{doc.doc_id}"
+    return stable_hash("label", doc.source, doc.doc_id, seed=seed), name, _labelled(doc, why)
+
+
+def _labelled(doc, why: str) -> dict:
+    return {"id": f"{doc.source}/{doc.doc_id}", "source": doc.source, "why": why, "text": doc.text}

@@ -5,6 +5,7 @@
     zhcorpus shards build --config CONFIG --run DIR [--workers N]
     zhcorpus shards inspect PATH [--tokenizer MODEL] [--decode 3]
     zhcorpus classifier train --positive FILES --negative FILES --out MODEL [--label spam|quality] [--quantize]
+    zhcorpus classifier label --config CONFIG --run DIR --out DIR [--max 10000]
     zhcorpus validate CONFIG
     zhcorpus sample-corpus DIR [--debian-root ROOT] [--pypi-dir DIR]
     zhcorpus inspect-source CONFIG SOURCE [--n 5]
@@ -27,7 +28,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load_config
+from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load_config, without_stages
 from corpus.sample import Layout, MissingPackages, build_sample_corpus
 from corpus.writers import ERRORS, KEPT, REJECTED, write_atomic
 from sampling.inspect import shards_summary
@@ -142,6 +143,8 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
     try:
         config: RunConfig = load_config(args.config)
+        if args.skip_stage:
+            config = without_stages(config, set(args.skip_stage))
         check_stages_available(config, shards=not args.no_shards)
         options = _beam_options(args, extra)
         staging = _prepare_out_dir(args.out, args.overwrite)
@@ -290,6 +293,31 @@ def cmd_classifier_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_classifier_label(args: argparse.Namespace) -> int:
+    from filters import classifier
+
+    try:
+        config = load_config(args.config)
+        if not os.path.exists(os.path.join(args.run, "stats", "run.json")):
+            raise ConfigError(f"--run {args.run}: not a finished run (no stats/run.json)")
+        if not any(source.quality_label == "high" for source in config.sources):
+            raise ConfigError(f"{args.config}: no source has quality_label: high, so there are no positives")
+    except ConfigError as exc:
+        return _fail(str(exc))
+    seed = args.seed if args.seed is not None else config.seed
+    positives, negatives = classifier.weak_labels(config, args.run, args.max, seed, args.reasons)
+    for name, rows in (("positive", positives), ("negative", negatives)):
+        lines = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
+        write_atomic(os.path.join(args.out, f"{name}.jsonl"), lines.encode())
+        reasons: dict[str, int] = {}
+        for row in rows:
+            reasons[row["why"]] = reasons.get(row["why"], 0) + 1
+        listed = ", ".join(f"{why} {count}" for why, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+        print(f"{name}: {len(rows):,} documents in {os.path.join(args.out, name + '.jsonl')} ({listed})")
+    print("weak labels: review and edit the files, then: zhcorpus classifier train --positive ... --negative ...")
+    return EXIT_OK if positives and negatives else EXIT_FAILED
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.graph import check_stages_available
 
@@ -389,6 +417,12 @@ def cmd_sample_corpus(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def classifier_reasons() -> tuple[str, ...]:
+    from filters.classifier import NEGATIVE_REASONS
+
+    return NEGATIVE_REASONS
+
+
 def _non_negative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -410,6 +444,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     run.add_argument("--progress-seconds", type=float, default=30.0, help="seconds between progress lines (<0: none)")
     run.add_argument("--no-shards", action="store_true", help="stop at the kept documents even if the config has shards")
+    run.add_argument(
+        "--skip-stage",
+        action="append",
+        default=[],
+        choices=("clean", "sensitive", "spam", "quality", "dedup"),
+        help="leave a stage out even where sources list it (e.g. before its model is trained); repeatable",
+    )
 
     tokenizer = commands.add_parser("tokenizer", help="train a SentencePiece tokenizer in PanGu's scheme")
     tokenizer_commands = tokenizer.add_subparsers(dest="tokenizer_command", required=True)
@@ -442,6 +483,19 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--dim", type=int, default=64)
     learn.add_argument("--word-ngrams", type=int, default=2)
     learn.add_argument("--quantize", action="store_true", help="a smaller .ftz-style model (product quantisation)")
+
+    label = classifier_commands.add_parser("label", help="weak labels from a finished run, to review before training")
+    label.add_argument("--config", required=True, help="its sources' quality_label says which kept documents are positives")
+    label.add_argument("--run", required=True, help="a finished run's output folder")
+    label.add_argument("--out", required=True, help="folder for positive.jsonl and negative.jsonl")
+    label.add_argument("--max", type=int, default=10_000, help="documents per side at most (default 10000, PanGu's)")
+    label.add_argument("--seed", type=int, help="default: the config's seed")
+    label.add_argument(
+        "--reasons",
+        nargs="*",
+        default=list(classifier_reasons()),
+        help="rejection reasons whose documents are negatives (default: all of them; 'navigation': rejected after navigation removal)",
+    )
 
     shards = commands.add_parser("shards", help="build shards from a finished run, or inspect shard files")
     shards_commands = shards.add_subparsers(dest="shards_command", required=True)
@@ -502,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "shards":
             return cmd_shards_build(args, extra) if args.shards_command == "build" else cmd_shards_inspect(args)
         case "classifier":
-            return cmd_classifier_train(args)
+            return cmd_classifier_train(args) if args.classifier_command == "train" else cmd_classifier_label(args)
         case "validate":
             return cmd_validate(args)
         case "sample-corpus":

