@@ -199,7 +199,18 @@ class CleanRules:
         if share < self._config.min_traditional_share:
             return text, title
         repaired(Reason.CONVERTED_TO_SIMPLIFIED, round(share, 6), f"{self._config.convert}: traditional share {share:.3f}")
-        return self._converter.convert(text), self._converter.convert(title)
+        return self._to_fixpoint(text), self._to_fixpoint(title)
+
+    def _to_fixpoint(self, text: str) -> str:
+        """OpenCC's tables chain for a few characters (t2s: 薴 -> 苧 -> 苎): convert until
+        nothing changes (at most 4 passes), so cleaning a cleaned text changes nothing."""
+        assert self._converter is not None
+        for _ in range(4):
+            converted = self._converter.convert(text)
+            if converted == text:
+                break
+            text = converted
+        return text
 
     def _rejections(
         self, text: str, title: str, chars: int, share: float, duplicate_share: float, off: frozenset[str]
