@@ -23,19 +23,20 @@ high-quality corpus as positives) and a GPT-3 style quality classifier. Here:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from itertools import chain
 from typing import Literal
 
 from corpus.config import RunConfig
 from corpus.ids import stable_hash
 from corpus.record import Document
-from sampling.segment import Segmenter
+from sampling.segment import SEGMENT_METHODS, Segmenter
 
 Kind = Literal["spam", "quality"]
 Tokens = Literal["words", "chars"]
@@ -52,11 +53,14 @@ class ClassifierError(Exception):
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What the filter must know to preprocess as training did; saved as MODEL.json."""
+    """What the filter must know to preprocess as training did, and which model file it
+    goes with; saved as MODEL.json beside the model (MODEL + ".json")."""
 
     kind: Kind
     tokens: Tokens = "words"
     segment: str = "fast"
+    model_bytes: int = 0
+    model_sha256: str = ""
 
     @property
     def score_label(self) -> str:
@@ -66,7 +70,15 @@ class ModelInfo:
 
 
 def info_path(model_path: str) -> str:
-    return os.path.splitext(model_path)[0] + ".json"
+    return model_path + ".json"
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class Preprocessor:
@@ -99,14 +111,21 @@ class Example:
     text: str
 
 
+def _text_key(example: Example) -> str:
+    return " ".join(example.text.split())
+
+
 def stratified_split(examples: Sequence[Example], holdout: float, seed: int) -> tuple[list[Example], list[Example]]:
     """(train, held out): in each class, the ``holdout`` share with the smallest seeded
-    hashes of their ids is held out, so both classes are in both parts in proportion."""
+    hashes is held out, so both classes are in both parts in proportion. The hash is of the
+    text (white space folded), not the id: copies of one text land on the same side, so
+    the evaluation never scores a text the model was trained on."""
     train: list[Example] = []
     held: list[Example] = []
     for negative in (False, True):
         members = sorted(
-            (e for e in examples if e.negative == negative), key=lambda e: (stable_hash("holdout", e.doc_id, seed=seed), e.doc_id)
+            (e for e in examples if e.negative == negative),
+            key=lambda e: (stable_hash("holdout", _text_key(e), seed=seed), e.doc_id),
         )
         cut = round(len(members) * holdout)
         if members and holdout > 0:
@@ -125,42 +144,53 @@ class TrainSettings:
     lr: float = 0.5
     word_ngrams: int = 2
     dim: int = 64
+    buckets: int = 200_000
+    """Hash buckets of word n-grams: fastText's default 2M makes a 557 MB model; 200k keeps
+    the sample's F1 at a tenth of the size."""
     min_count: int = 1
     seed: int = 1
     threads: int = 1
     quantize: bool = False
 
 
-def _write_training_file(path: str, examples: Iterable[Example], info: ModelInfo, preprocessor: Preprocessor) -> int:
+def _write_training_file(
+    path: str, examples: Iterable[Example], info: ModelInfo, preprocessor: Preprocessor, seed: int = 1
+) -> dict[str, int]:
+    """The fastText training file, in a seeded order that mixes the classes (fastText reads
+    it in order; one class after the other trains a worse model). Returns lines per label."""
     positive, negative = CLASSES[info.kind]
-    lines = 0
+    ordered = sorted(examples, key=lambda e: (stable_hash("order", e.doc_id, seed=seed), e.doc_id))
+    counts = {positive: 0, negative: 0}
     with open(path, "w", encoding="utf-8") as handle:
-        for example in examples:
+        for example in ordered:
             line = preprocessor(example.text)
             if line:
-                handle.write(f"__label__{negative if example.negative else positive} {line}\n")
-                lines += 1
-    return lines
+                label = negative if example.negative else positive
+                handle.write(f"__label__{label} {line}\n")
+                counts[label] += 1
+    return counts
 
 
 def train(examples: Sequence[Example], out_path: str, settings: TrainSettings):  # -> fasttext model
-    """Train on ``examples`` and save the model (and MODEL.json) atomically at ``out_path``."""
+    """Train on ``examples``; the model and its MODEL.json replace any old ones only once
+    the new model is complete."""
     import fasttext
 
     info = ModelInfo(settings.kind, settings.tokens, settings.segment)
-    if not any(e.negative for e in examples) or all(e.negative for e in examples):
-        raise ClassifierError("training needs examples of both classes (positives and negatives)")
     preprocessor = Preprocessor(settings.tokens, settings.segment)
     with tempfile.TemporaryDirectory() as folder:
         data = os.path.join(folder, "train.txt")
-        if _write_training_file(data, examples, info, preprocessor) == 0:
-            raise ClassifierError("no training example has any text left after preprocessing")
+        counts = _write_training_file(data, examples, info, preprocessor, settings.seed)
+        empty = [label for label, count in counts.items() if count == 0]
+        if empty:
+            raise ClassifierError(f"training needs text of both classes; none labelled {', '.join(empty)} after preprocessing")
         model = fasttext.train_supervised(
             input=data,
             epoch=settings.epoch,
             lr=settings.lr,
             wordNgrams=settings.word_ngrams,
             dim=settings.dim,
+            bucket=settings.buckets,
             minCount=settings.min_count,
             seed=settings.seed,
             thread=settings.threads,
@@ -173,6 +203,7 @@ def train(examples: Sequence[Example], out_path: str, settings: TrainSettings): 
         os.makedirs(directory, exist_ok=True)
         temporary = os.path.join(directory, f".{os.path.basename(out_path)}.tmp-{os.getpid()}")
         model.save_model(temporary)
+        info = replace(info, model_bytes=os.path.getsize(temporary), model_sha256=_sha256(temporary))
         os.replace(temporary, out_path)
     from corpus.writers import write_atomic
 
@@ -180,30 +211,39 @@ def train(examples: Sequence[Example], out_path: str, settings: TrainSettings): 
     return model
 
 
+def read_info(model_path: str) -> ModelInfo:
+    """MODEL.json, checked: every field known, and the model file of the size and SHA-256
+    it names (fastText hangs, or silently scores 0.5, on a truncated file: checked first)."""
+    if not os.path.isfile(model_path):
+        raise ClassifierError(f"model not found: {model_path}")
+    side = info_path(model_path)
+    try:
+        with open(side, encoding="utf-8") as handle:
+            data = json.load(handle)
+        info = ModelInfo(**data)
+    except FileNotFoundError:
+        raise ClassifierError(f"{side} not found: a model comes with it from `zhcorpus classifier train`") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ClassifierError(f"{side}: unreadable ({exc})") from None
+    if info.kind not in CLASSES or info.tokens not in ("words", "chars") or info.segment not in SEGMENT_METHODS:
+        raise ClassifierError(f"{side}: unknown kind, tokens or segment in {data}")
+    if os.path.getsize(model_path) != info.model_bytes or _sha256(model_path) != info.model_sha256:
+        raise ClassifierError(f"{model_path}: not the file {side} describes (truncated, corrupt or replaced)")
+    return info
+
+
 def load(model_path: str):  # -> (fasttext model, ModelInfo)
     """Load a model and its MODEL.json; every problem is a ClassifierError with the reason."""
     import fasttext
 
-    if not os.path.isfile(model_path):
-        raise ClassifierError(f"model not found: {model_path}")
+    info = read_info(model_path)
     try:
         model = fasttext.load_model(model_path)
     except (ValueError, RuntimeError, MemoryError) as exc:
         raise ClassifierError(f"{model_path}: not a fastText model ({str(exc).strip() or type(exc).__name__})") from None
     labels = {label.removeprefix("__label__") for label in model.get_labels()}
-    kind: Kind | None = next((k for k, pair in CLASSES.items() if labels == set(pair)), None)
-    if kind is None:
-        raise ClassifierError(f"{model_path}: labels {sorted(labels)} are neither spam/ok nor high/low")
-    info = ModelInfo(kind)
-    side = info_path(model_path)
-    if os.path.exists(side):
-        try:
-            with open(side, encoding="utf-8") as handle:
-                info = ModelInfo(**json.load(handle))
-        except (OSError, ValueError, TypeError) as exc:
-            raise ClassifierError(f"{side}: unreadable ({exc})") from None
-        if info.kind != kind:
-            raise ClassifierError(f"{side} says {info.kind} but the model's labels are {sorted(labels)}")
+    if labels != set(CLASSES[info.kind]):
+        raise ClassifierError(f"{model_path}: labels {sorted(labels)} do not match its kind, {info.kind}")
     return model, info
 
 
@@ -215,7 +255,7 @@ def _windows(text: str, window_chars: int) -> list[str]:
     current: list[str] = []
     size = 0
     for line in _LINE_END.split(text):
-        if size and size + len(line) > window_chars:
+        if size and size + len(line) > window_chars and size >= window_chars // 2:
             pieces.append("\n".join(current))
             current, size = [], 0
         while len(line) > window_chars:  # one very long line: cut it
@@ -224,7 +264,11 @@ def _windows(text: str, window_chars: int) -> list[str]:
         current.append(line)
         size += len(line) + 1
     if current and size:
-        pieces.append("\n".join(current))
+        tail = "\n".join(current)
+        if pieces and len(tail) < window_chars // 2:
+            pieces[-1] = pieces[-1] + "\n" + tail  # a scrap alone would be judged on a few words
+        else:
+            pieces.append(tail)
     return pieces
 
 
@@ -246,8 +290,17 @@ class Scorer:
             scores.append(min(1.0, max(0.0, float(found.get(self._label, 0.0)))))
         return scores
 
+    def has_words(self, text: str) -> bool:
+        return bool(self._preprocessor(text))
+
     def score(self, text: str) -> float:
+        """The worst of the whole text's score and its windows' scores. A text with no words
+        at all gets the worst score there is (P(spam) 1, P(high) 0): a model says nothing
+        useful about an empty line, and a document without words is not worth keeping."""
         lines = [self._preprocessor(piece) for piece in [text, *_windows(text, self._window_chars)]]
+        lines = [line for line in lines if line]
+        if not lines:
+            return 1.0 if self.info.kind == "spam" else 0.0
         scores = self.probabilities(lines)
         return max(scores) if self.info.kind == "spam" else min(scores)
 
@@ -384,8 +437,7 @@ def weak_labels(
                     yield _ranked(doc, seed, f"kept, source labelled {label}")
 
     def rejected() -> Iterator[tuple[int, str, dict]]:
-        root = os.path.join(run_dir, writers.REJECTED)
-        for stage in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        for stage in ("clean", "sensitive"):  # the stages whose reasons these are (dedup's folder is large)
             for path in writers.written_files(run_dir, f"{writers.REJECTED}/{stage}"):
                 for doc in writers.read_written_file(path):
                     removal = doc.removal

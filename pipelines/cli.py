@@ -246,6 +246,7 @@ def cmd_classifier_train(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         epoch=args.epoch,
         dim=args.dim,
+        buckets=args.buckets,
         word_ngrams=args.word_ngrams,
         seed=args.seed,
         threads=args.threads,
@@ -281,14 +282,16 @@ def cmd_classifier_train(args: argparse.Namespace) -> int:
             "negative_files": list(args.negative),
         }
     )
-    base = os.path.splitext(args.out)[0]
-    write_atomic(base + ".eval.json", (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode())
     table = classifier.report_table(report) if held_out else "(no held-out split: --holdout 0)"
-    write_atomic(base + ".eval.txt", (table + "\n").encode())
+    try:
+        write_atomic(args.out + ".eval.json", (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode())
+        write_atomic(args.out + ".eval.txt", (table + "\n").encode())
+    except OSError as exc:
+        return _fail(f"cannot write the evaluation: {exc}", EXIT_FAILED)
     print(table)
     print(
         f"trained on {len(train_part):,} documents ({len(positives):,} positives, {len(negatives):,} negatives, "
-        f"{skipped_positive + skipped_negative} records skipped) in {seconds:.1f} s: {args.out}, {base}.eval.json"
+        f"{skipped_positive + skipped_negative} records skipped) in {seconds:.1f} s: {args.out}, {args.out}.eval.json"
     )
     return EXIT_OK
 
@@ -423,6 +426,20 @@ def classifier_reasons() -> tuple[str, ...]:
     return NEGATIVE_REASONS
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number < 1.0 and number != 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {number}")
+    return number
+
+
 def _non_negative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -471,29 +488,35 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--positive", nargs="+", required=True, help="files of good text (any format the readers take)")
     learn.add_argument("--negative", nargs="+", required=True, help="files of junk (spam) or low-quality text")
     learn.add_argument("--out", required=True, help="model file (MODEL.json, MODEL.eval.json, MODEL.eval.txt beside it)")
+    learn.add_argument("--buckets", type=_positive, default=200_000, help="word n-gram hash buckets (default 200000)")
     learn.add_argument("--label", choices=("spam", "quality"), default="spam", help="spam: score P(spam); quality: P(high)")
     learn.add_argument("--tokens", choices=("words", "chars"), default="words", help="jieba words (default) or characters")
-    learn.add_argument("--format", help="reader format for every file (default: from each file name)")
+    learn.add_argument(
+        "--format",
+        choices=("jsonl", "json", "csv", "tsv", "lines", "parquet", "text", "warc"),
+        help="reader format for every file (default: from each file name)",
+    )
     learn.add_argument("--text-field", default="text", help="jsonl/parquet: the text field (default text)")
-    learn.add_argument("--holdout", type=float, default=0.1, help="share held out for evaluation, per class (default 0.1)")
-    learn.add_argument("--threshold", type=float, default=0.5, help="threshold of the headline figures (default 0.5)")
+    learn.add_argument("--holdout", type=_fraction, default=0.1, help="share held out for evaluation, per class (default 0.1)")
+    learn.add_argument("--threshold", type=_fraction, default=0.5, help="threshold of the headline figures (default 0.5)")
     learn.add_argument("--seed", type=int, default=1)
-    learn.add_argument("--threads", type=int, default=1, help="fastText threads; only 1 is reproducible (default 1)")
-    learn.add_argument("--epoch", type=int, default=10)
-    learn.add_argument("--dim", type=int, default=64)
-    learn.add_argument("--word-ngrams", type=int, default=2)
+    learn.add_argument("--threads", type=_positive, default=1, help="fastText threads; only 1 is reproducible (default 1)")
+    learn.add_argument("--epoch", type=_positive, default=10)
+    learn.add_argument("--dim", type=_positive, default=64)
+    learn.add_argument("--word-ngrams", type=_positive, default=2)
     learn.add_argument("--quantize", action="store_true", help="a smaller .ftz-style model (product quantisation)")
 
     label = classifier_commands.add_parser("label", help="weak labels from a finished run, to review before training")
     label.add_argument("--config", required=True, help="its sources' quality_label says which kept documents are positives")
     label.add_argument("--run", required=True, help="a finished run's output folder")
     label.add_argument("--out", required=True, help="folder for positive.jsonl and negative.jsonl")
-    label.add_argument("--max", type=int, default=10_000, help="documents per side at most (default 10000, PanGu's)")
+    label.add_argument("--max", type=_positive, default=10_000, help="documents per side at most (default 10000, PanGu's)")
     label.add_argument("--seed", type=int, help="default: the config's seed")
     label.add_argument(
         "--reasons",
         nargs="*",
         default=list(classifier_reasons()),
+        choices=classifier_reasons(),
         help="rejection reasons whose documents are negatives (default: all of them; 'navigation': rejected after navigation removal)",
     )
 

