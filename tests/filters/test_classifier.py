@@ -283,3 +283,12 @@ def test_a_document_without_words_gets_the_worst_score(spam_model: tuple) -> Non
     assert [scorer.score(text) for text in ("", "   \n\t", "\x00\x01")] == [1.0, 1.0, 1.0]
     long_text = "正文内容很好。\n" * 400 + " \n" * 3000
     assert scorer.score(long_text) == scorer.score("正文内容很好。\n" * 400), "blank windows are not scored"
+
+
+def test_quantize_gives_a_small_model_that_still_works(examples: list[classifier.Example], tmp_path: Path) -> None:
+    train, held = classifier.stratified_split(examples, 0.2, seed=1)
+    path = str(tmp_path / "spam.ftz")
+    classifier.train(train, path, classifier.TrainSettings(kind="spam", quantize=True))
+    assert os.path.getsize(path) < 20_000_000 and Path(path + ".json").exists()
+    report = classifier.evaluate(classifier.Scorer(path), held)
+    assert report["f1"] >= F1_FLOOR
