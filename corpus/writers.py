@@ -98,6 +98,15 @@ def _encode_parquet(docs: list[Document]) -> bytes:
     return buffer.getvalue()
 
 
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (models and shards can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def write_atomic(path: str, data: bytes | memoryview) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     temporary = f"{path}.tmp-{os.getpid()}"

@@ -23,7 +23,6 @@ high-quality corpus as positives) and a GPT-3 style quality classifier. Here:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from typing import Literal
 from corpus.config import RunConfig
 from corpus.ids import stable_hash
 from corpus.record import Document
+from corpus.writers import file_sha256
 from sampling.segment import SEGMENT_METHODS, Segmenter
 
 Kind = Literal["spam", "quality"]
@@ -71,14 +71,6 @@ class ModelInfo:
 
 def info_path(model_path: str) -> str:
     return model_path + ".json"
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Preprocessor:
@@ -203,7 +195,7 @@ def train(examples: Sequence[Example], out_path: str, settings: TrainSettings): 
         os.makedirs(directory, exist_ok=True)
         temporary = os.path.join(directory, f".{os.path.basename(out_path)}.tmp-{os.getpid()}")
         model.save_model(temporary)
-        info = replace(info, model_bytes=os.path.getsize(temporary), model_sha256=_sha256(temporary))
+        info = replace(info, model_bytes=os.path.getsize(temporary), model_sha256=file_sha256(temporary))
         os.replace(temporary, out_path)
     from corpus.writers import write_atomic
 
@@ -227,7 +219,7 @@ def read_info(model_path: str) -> ModelInfo:
         raise ClassifierError(f"{side}: unreadable ({exc})") from None
     if info.kind not in CLASSES or info.tokens not in ("words", "chars") or info.segment not in SEGMENT_METHODS:
         raise ClassifierError(f"{side}: unknown kind, tokens or segment in {data}")
-    if os.path.getsize(model_path) != info.model_bytes or _sha256(model_path) != info.model_sha256:
+    if os.path.getsize(model_path) != info.model_bytes or file_sha256(model_path) != info.model_sha256:
         raise ClassifierError(f"{model_path}: not the file {side} describes (truncated, corrupt or replaced)")
     return info
 

@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterator
 
 import numpy as np
 
+from corpus.writers import file_sha256
 from sampling.pack import read_megatron_index
 from sampling.tokenizer import Tokenizer, TokenizerError
 
@@ -103,14 +103,6 @@ def _shard_files(path: str) -> tuple[list[str], str | None]:
     return files, stats if os.path.exists(stats) else None
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_sequences(path: str) -> np.ndarray:
     """All sequences of one shard file as a (sequences, length) array (or 1-D per row
     for ragged Megatron files, as an object array)."""
@@ -185,7 +177,7 @@ def inspect_shards(path: str, tokenizer_path: str | None, decode: int, chars: in
                 "?" if eod is None else f"{int(np.count_nonzero(flat == eod)):,}",
                 "?" if pad is None else f"{int(np.count_nonzero(flat == pad)):,}",
                 f"{size / 1e6:.2f}",
-                _sha256(file[:-4] + ".bin" if file.endswith(".idx") else file)[:16],
+                file_sha256(file[:-4] + ".bin" if file.endswith(".idx") else file)[:16],
             )
         )
         if first is None and len(sequences):

@@ -282,8 +282,7 @@ def shards_report(
     histogram: dict[str, dict[str, int]] = {}
     for (source, bucket), count in sorted(lengths):
         histogram.setdefault(source, {})[bucket_label(bucket)] = count
-    with open(plan.tokenizer, "rb") as handle:
-        model_sha = hashlib.sha256(handle.read()).hexdigest()
+    model_sha = writers.file_sha256(plan.tokenizer)
     return {
         "tokenizer": {
             "model": plan.tokenizer,
