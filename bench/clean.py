@@ -8,7 +8,6 @@ Figures are printed and written to bench/results/clean.json; no test asserts on 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
@@ -18,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import peak_rss_mb, sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents, write_results  # noqa: E402
 
 from filters.clean import CleanPlan, CleanRules  # noqa: E402
 
@@ -66,8 +65,6 @@ def main() -> None:
         print(f"  documents {bucket:<13} {bucket_bytes / 1e6:6.1f} MB at {bucket_bytes / 1e6 / spent:6.1f} MB/s per core")
     print(f"  OpenCC t2s alone on all of it: {size / 1e6 / t2s_seconds:.1f} MB/s per core")
     print(f"  outcomes: {dict(outcomes.most_common())}")
-    results = REPO / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
     figures = {
         "docs": len(docs),
         "input_mb": size / 1e6,
@@ -79,7 +76,7 @@ def main() -> None:
         "peak_rss_mb": peak,
         "outcomes": dict(outcomes),
     }
-    (results / "clean.json").write_text(json.dumps(figures, indent=2) + "\n")
+    write_results("clean", figures)
 
 
 if __name__ == "__main__":

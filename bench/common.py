@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import sys
 from pathlib import Path
@@ -30,3 +31,12 @@ def sample_documents() -> tuple[RunConfig, list[Document]]:
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     """Peak resident memory of this process (or of its finished children) in MB."""
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+
+
+def write_results(name: str, figures: object) -> Path:
+    """bench/results/NAME.json (not committed): the figures a benchmark printed."""
+    results = REPO / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    return path

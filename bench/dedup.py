@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
-from common import peak_rss_mb, sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents, write_results  # noqa: E402
 
 from corpus.config import DedupConfig, RunConfig, SourceConfig, StagesConfig  # noqa: E402
 from corpus.record import Document  # noqa: E402
@@ -340,10 +340,7 @@ def main() -> None:
                 if entry["pairs"]
             )
         )
-    results = REPO / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "dedup.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {results / 'dedup.json'}")
+    print(f"\nwritten to {write_results('dedup', figures)}")
 
 
 if __name__ == "__main__":

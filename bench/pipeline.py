@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import peak_rss_mb  # noqa: E402
+from common import peak_rss_mb, write_results  # noqa: E402
 
 from corpus.config import find_inputs, load_config  # noqa: E402
 from corpus.readers import read_file  # noqa: E402
@@ -96,10 +96,7 @@ def main() -> None:
             f"  {figures['workers']} worker(s): {figures['input_mb']:.1f} MB, {figures['docs']} docs in {figures['seconds']:.1f} s"
             f" = {figures['mb_s_per_core']:.2f} MB/s per core, {figures['docs_per_s']:.0f} docs/s, peak RSS {figures['peak_rss_mb']:.0f} MB"
         )
-    results = REPO / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "pipeline.json").write_text(json.dumps({"cores": cores, "readers": readers, "runs": runs}, indent=2) + "\n")
-    print(f"\nwritten to {results / 'pipeline.json'}")
+    print(f"\nwritten to {write_results('pipeline', {'cores': cores, 'readers': readers, 'runs': runs})}")
 
 
 if __name__ == "__main__":

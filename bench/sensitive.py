@@ -8,7 +8,6 @@ per core. Figures are printed and written to bench/results/sensitive.json.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -19,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import peak_rss_mb, sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents, write_results  # noqa: E402
 
 from corpus.config import SensitiveCategory, SensitiveConfig  # noqa: E402
 from filters.sensitive import SensitiveRules  # noqa: E402
@@ -69,9 +68,7 @@ def main() -> None:
     print(
         f"  automaton built in {setup:.2f} s; {rejected} documents over max_hits=3 (common words: expected); peak RSS {peak:.0f} MB"
     )
-    results = REPO / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "sensitive.json").write_text(json.dumps(figures, indent=2) + "\n")
+    write_results("sensitive", figures)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ bench/results/spam.json.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import peak_rss_mb, sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents, write_results  # noqa: E402
 
 from corpus.ids import stable_hash  # noqa: E402
 from filters.classifier import Example, Scorer, TrainSettings, train  # noqa: E402
@@ -67,10 +66,7 @@ def main() -> None:
     )
     print(f"fastText predict alone on preprocessed lines: {results['predict_only_docs_per_s']:,.0f} documents/s")
     print(f"peak RSS {results['peak_rss_mb']:.0f} MB")
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "spam.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {out / 'spam.json'}")
+    print(f"written to {write_results('spam', results)}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Figures are printed and written to bench/results/tokenize.json.
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import numpy as np  # noqa: E402
-from common import peak_rss_mb, sample_documents  # noqa: E402
+from common import peak_rss_mb, sample_documents, write_results  # noqa: E402
 
 from sampling.pack import assemble, cut_block, megatron_bytes, parquet_bytes  # noqa: E402
 from sampling.segment import Segmenter  # noqa: E402
@@ -112,10 +111,7 @@ def main() -> None:
         )
     results["peak_rss_mb"] = peak_rss_mb()
     print(f"peak RSS {results['peak_rss_mb']:.0f} MB")
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tokenize.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {out / 'tokenize.json'}")
+    print(f"written to {write_results('tokenize', results)}")
 
 
 if __name__ == "__main__":

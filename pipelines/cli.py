@@ -164,14 +164,20 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     return EXIT_OK
 
 
+def _require_finished_run(run_dir: str) -> None:
+    """The commands that build on a run (tokenizer train, shards build, classifier label)
+    need one that finished: its stats/run.json is written last."""
+    if not os.path.exists(os.path.join(run_dir, "stats", "run.json")):
+        raise ConfigError(f"--run {run_dir}: not a finished run (no stats/run.json)")
+
+
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     from sampling.tokenizer import TokenizerError, train
     from sampling.training_sample import kept_sample
 
     try:
         config = load_config(args.config)
-        if not os.path.exists(os.path.join(args.run, "stats", "run.json")):
-            raise ConfigError(f"--run {args.run}: not a finished run (no stats/run.json)")
+        _require_finished_run(args.run)
         segment = args.segment or (config.shards.segment if config.shards else "fast")
         out_dir = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(out_dir) and os.path.exists(out_dir):
@@ -202,8 +208,7 @@ def cmd_shards_build(args: argparse.Namespace, extra: list[str]) -> int:
         if config.shards is None:
             raise ConfigError(f"{args.config}: no shards section (tokenizer, mix) to build shards with")
         check_stages_available(config)
-        if not os.path.exists(os.path.join(args.run, "stats", "run.json")):
-            raise ConfigError(f"--run {args.run}: not a finished run (no stats/run.json)")
+        _require_finished_run(args.run)
         options = _beam_options(args, extra)
     except ConfigError as exc:
         return _fail(str(exc))
@@ -301,8 +306,7 @@ def cmd_classifier_label(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config)
-        if not os.path.exists(os.path.join(args.run, "stats", "run.json")):
-            raise ConfigError(f"--run {args.run}: not a finished run (no stats/run.json)")
+        _require_finished_run(args.run)
         if not any(source.quality_label == "high" for source in config.sources):
             raise ConfigError(f"{args.config}: no source has quality_label: high, so there are no positives")
     except ConfigError as exc:
