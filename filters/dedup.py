@@ -50,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import struct
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,7 @@ from apache_beam.transforms.window import GlobalWindows
 from corpus.config import DedupConfig, RunConfig
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
+from corpus.work import WorkCounters
 from filters.components import ConnectedComponents
 from filters.minhash import MinHasher, band_keys, exact_key, jaccard, lsh_params, normalise, shingle_set
 from filters.stage import failed
@@ -210,6 +212,7 @@ class _SketchFn(beam.DoFn):
         # them once per text (the sample's reviews are half repeats). Bounded: 100,000
         # entries of about 700 bytes.
         self._bands_of: dict[bytes, tuple[tuple[int, bytes], ...]] = {}
+        self._work = WorkCounters(STAGE)  # the signatures: the stage's per-document work
 
     def start_bundle(self) -> None:
         self._tally = _Tally()
@@ -221,12 +224,18 @@ class _SketchFn(beam.DoFn):
         if doc.source not in self._plan.sources:
             yield pvalue.TaggedOutput(PASS_THROUGH, doc)
             return
-        self._tally.add(("seen", doc.source), doc.size_bytes)
+        size = doc.size_bytes
+        self._tally.add(("seen", doc.source), size)
+        started = time.perf_counter()
         try:
-            yield from self._sketch(doc)
+            outputs = list(self._sketch(doc))
         except Exception as exc:  # noqa: BLE001 - one bad document must not fail a run: it becomes an error record
-            self._tally.add(("failed", doc.source), doc.size_bytes)
+            self._work.add(size, started)
+            self._tally.add(("failed", doc.source), size)
             yield pvalue.TaggedOutput(FAILED, failed(doc, STAGE, exc))
+            return
+        self._work.add(size, started)
+        yield from outputs
 
     def _sketch(self, doc: Document) -> Iterator[Any]:
         normalised = normalise(doc.text)

@@ -396,6 +396,14 @@ class SensitiveRules:
         return doc
 
 
+def verdict_terms(detail: str) -> tuple[str, list[str]]:
+    """The category and the terms (at most 20) a sensitive verdict's detail names: the
+    inverse of the detail written by ``SensitiveFilter.judge``."""
+    category, _, rest = detail.partition(": ")
+    _, _, terms = rest.partition(": ")
+    return category, [term for term in terms.split(", ") if term]
+
+
 # --- rule file tools (zhcorpus rules check / explain) -----------------------------------
 
 

@@ -21,6 +21,7 @@ from apache_beam.metrics import Metrics
 
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict, exception_detail
+from corpus.work import WorkCounters
 
 REMOVED = "removed"
 """The tag of the output that carries rejected and failed documents."""
@@ -87,6 +88,7 @@ class StageDoFn(beam.DoFn):
         self._kept = Metrics.counter(self._stage, "docs_kept")
         self._removed = Metrics.counter(self._stage, "docs_removed")
         self._failed = Metrics.counter(self._stage, "docs_failed")
+        self._work = WorkCounters(self._stage)
 
     def process(self, doc: Document) -> Iterator[Any]:
         if doc.source not in self._sources:
@@ -94,13 +96,17 @@ class StageDoFn(beam.DoFn):
             return
         assert self._judge is not None and self._meter is not None
         self._seen.inc()
-        self._meter.add(doc.size_bytes)
+        size = doc.size_bytes
+        self._meter.add(size)
+        started = time.perf_counter()
         try:
             judged = self._judge.judge(doc)
         except Exception as exc:  # noqa: BLE001 - one bad document must not fail a run: it becomes an error record
+            self._work.add(size, started)
             self._failed.inc()
             yield pvalue.TaggedOutput(REMOVED, failed(doc, self._stage, exc))
             return
+        self._work.add(size, started)
         if judged.removal is not None:
             self._removed.inc()
             yield pvalue.TaggedOutput(REMOVED, judged)

@@ -3,6 +3,7 @@
     zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [--no-shards] [BEAM OPTIONS...]
     zhcorpus tokenizer train --config CONFIG --run DIR --out MODEL [--vocab-size 40000] [--model-type bpe]
     zhcorpus shards build --config CONFIG --run DIR [--workers N]
+    zhcorpus report RUN_DIR [--out report.html] [--against RUN_B]
     zhcorpus shards inspect PATH [--tokenizer MODEL] [--decode 3]
     zhcorpus classifier train --positive FILES --negative FILES --out MODEL [--label spam|quality] [--quantize]
     zhcorpus classifier label --config CONFIG --run DIR --out DIR [--max 10000]
@@ -30,13 +31,16 @@ from typing import Any
 
 from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load_config, without_stages
 from corpus.sample import Layout, MissingPackages, build_sample_corpus
+from corpus.work import step_figures, versions
 from corpus.writers import ERRORS, KEPT, REJECTED, write_atomic
+from pipelines.report import REPORT_HTML, REPORT_MARKDOWN, ReportError, write_report
 from sampling.inspect import shards_summary
 from sampling.shards import SHARD_STATS, SHARDS_DIR
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 RESOLVED_CONFIG = "config.resolved.yaml"
-_MANAGED = (KEPT, REJECTED, ERRORS, SHARDS_DIR, "stats", RESOLVED_CONFIG)
+TIMING = "stats/timing.json"
+_MANAGED = (KEPT, REJECTED, ERRORS, SHARDS_DIR, "stats", RESOLVED_CONFIG, REPORT_HTML, REPORT_MARKDOWN)
 """What a run writes under --out; only these are ever removed when a run starts again."""
 
 
@@ -154,14 +158,45 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         return _fail(f"bad pipeline options: {exc}")
     write_atomic(os.path.join(staging, RESOLVED_CONFIG), dump_config(config).encode())
     started = time.monotonic()
-    with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, config, os.path.abspath(staging), args.progress_seconds, shards=not args.no_shards)
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, config, os.path.abspath(staging), args.progress_seconds, shards=not args.no_shards)
+    result = pipeline.run()
+    result.wait_until_finish()
     seconds = time.monotonic() - started
-    timing = {"seconds": round(seconds, 3), "runner": args.runner, "workers": args.workers or os.cpu_count()}
-    write_atomic(os.path.join(staging, "stats", "timing.json"), (json.dumps(timing, indent=2) + "\n").encode())
+    timing = {
+        "seconds": round(seconds, 3),
+        "runner": args.runner,
+        "workers": args.workers or os.cpu_count(),
+        "cores": os.cpu_count(),
+        "steps": step_figures(_counters(result)),
+        "versions": versions(),
+    }
+    write_atomic(os.path.join(staging, TIMING), (json.dumps(timing, indent=2, sort_keys=True) + "\n").encode())
     _publish(staging, args.out)
     print(_summary(args.out, seconds))
+    if not args.no_report:
+        _report_after(args.out)
     return EXIT_OK
+
+
+def _report_after(run_dir: str) -> None:
+    """The report at the end of a command that wrote a run: its failure is reported, but
+    does not fail what was written (``zhcorpus report`` can be run again)."""
+    try:
+        html_path, markdown_path = write_report(run_dir)
+    except (ReportError, OSError) as exc:
+        print(f"zhcorpus: the report could not be written: {exc}", file=sys.stderr)
+        return
+    print(f"report: {html_path} ({markdown_path})")
+
+
+def _counters(result: Any) -> list[tuple[str, str, int]]:
+    """Every committed counter of a finished pipeline as ``(namespace, name, value)``."""
+    try:
+        counters = result.metrics().query()["counters"]
+    except (AttributeError, KeyError, NotImplementedError):  # a runner that reports no metrics
+        return []
+    return [(c.key.metric.namespace, c.key.metric.name, int(c.committed or 0)) for c in counters]
 
 
 def _require_finished_run(run_dir: str) -> None:
@@ -217,17 +252,46 @@ def cmd_shards_build(args: argparse.Namespace, extra: list[str]) -> int:
     staging = os.path.join(args.run, STAGING + "-shards")
     shutil.rmtree(staging, ignore_errors=True)
     started = time.monotonic()
-    with beam.Pipeline(options=options) as pipeline:
-        build_shards_pipeline(pipeline, config, os.path.abspath(args.run), os.path.abspath(staging))
+    pipeline = beam.Pipeline(options=options)
+    build_shards_pipeline(pipeline, config, os.path.abspath(args.run), os.path.abspath(staging))
+    result = pipeline.run()
+    result.wait_until_finish()
+    seconds = time.monotonic() - started
     _remove(os.path.join(args.run, SHARD_STATS))
     _remove(os.path.join(args.run, SHARDS_DIR))
     if os.path.exists(os.path.join(staging, SHARDS_DIR)):
         os.replace(os.path.join(staging, SHARDS_DIR), os.path.join(args.run, SHARDS_DIR))
     os.replace(os.path.join(staging, SHARD_STATS), os.path.join(args.run, SHARD_STATS))
     shutil.rmtree(staging, ignore_errors=True)
+    _add_shards_timing(args.run, seconds, step_figures(_counters(result)))
     print(shards_summary(os.path.join(args.run, SHARD_STATS)))
-    print(f"shards built in {time.monotonic() - started:.1f} s: {os.path.join(args.run, SHARDS_DIR)}")
+    print(f"shards built in {seconds:.1f} s: {os.path.join(args.run, SHARDS_DIR)}")
+    _report_after(args.run)
     return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        html_path, markdown_path = write_report(args.run, args.out, args.against)
+    except ReportError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write the report: {exc}", EXIT_FAILED)
+    print(f"report: {html_path} ({markdown_path})")
+    return EXIT_OK
+
+
+def _add_shards_timing(run_dir: str, seconds: float, steps: dict[str, Any]) -> None:
+    """stats/timing.json gains the shards build's wall time and tokenize figures."""
+    path = os.path.join(run_dir, TIMING)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            timing = json.load(handle)
+    except (OSError, ValueError):
+        timing = {}
+    timing["shards_build_seconds"] = round(seconds, 3)
+    timing["steps"] = {**timing.get("steps", {}), **steps}
+    write_atomic(path, (json.dumps(timing, indent=2, sort_keys=True) + "\n").encode())
 
 
 def cmd_shards_inspect(args: argparse.Namespace) -> int:
@@ -465,6 +529,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     run.add_argument("--progress-seconds", type=float, default=30.0, help="seconds between progress lines (<0: none)")
     run.add_argument("--no-shards", action="store_true", help="stop at the kept documents even if the config has shards")
+    run.add_argument("--no-report", action="store_true", help=f"do not write {REPORT_HTML} and {REPORT_MARKDOWN} at the end")
     run.add_argument(
         "--skip-stage",
         action="append",
@@ -524,6 +589,11 @@ def _parser() -> argparse.ArgumentParser:
         help="rejection reasons whose documents are negatives (default: all of them; 'navigation': rejected after navigation removal)",
     )
 
+    report = commands.add_parser("report", help="the HTML report and Markdown summary of a finished run")
+    report.add_argument("run", help="a finished run's output folder")
+    report.add_argument("--out", help=f"the HTML file (default RUN/{REPORT_HTML}; the .md beside it)")
+    report.add_argument("--against", metavar="RUN_B", help="a second run: every table shows the changes from it")
+
     shards = commands.add_parser("shards", help="build shards from a finished run, or inspect shard files")
     shards_commands = shards.add_subparsers(dest="shards_command", required=True)
     build = shards_commands.add_parser(
@@ -580,6 +650,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, extra)
         case "tokenizer":
             return cmd_tokenizer_train(args)
+        case "report":
+            return cmd_report(args)
         case "shards":
             return cmd_shards_build(args, extra) if args.shards_command == "build" else cmd_shards_inspect(args)
         case "classifier":

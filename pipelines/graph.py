@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,7 @@ from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunCo
 from corpus.readers import read_file
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
+from corpus.work import WorkCounters
 from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.dedup import Deduplicate, DedupPlan
@@ -109,10 +111,18 @@ class ReadFileDoFn(beam.DoFn):
         self._meter = ProgressMeter(f"read {self._source.name}", self._progress_seconds)
         self._docs = Metrics.counter("read", f"{self._source.name}.docs")
         self._errors = Metrics.counter("read", f"{self._source.name}.errors")
+        self._work = WorkCounters("read")
 
     def process(self, file: InputFile) -> Iterator[Any]:
         count = 0
-        for doc in read_file(file, self._source, self._read):
+        docs = read_file(file, self._source, self._read)
+        while True:
+            started = time.perf_counter()
+            doc = next(docs, None)
+            if doc is None:
+                break
+            in_bytes = doc.meta_value("in_bytes")
+            self._work.add(in_bytes if isinstance(in_bytes, int) else doc.size_bytes, started)
             self._meter.add(doc.size_bytes)
             (self._errors if doc.is_error else self._docs).inc()
             count += 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from apache_beam.metrics import Metrics
 from corpus import writers
 from corpus.config import RunConfig, SourceConfig
 from corpus.record import Document, exception_detail
+from corpus.work import WorkCounters
 from sampling.mix import BUCKETS, SourceTarget, mix_bucket, plan_mix
 from sampling.pack import Piece, assemble, block_of, cut_block, megatron_bytes, parquet_bytes, shuffle_key
 from sampling.tokenizer import Tokenizer, load_model, token_dtype
@@ -138,15 +140,19 @@ class TokenizeDoFn(beam.DoFn):
         self._dtype = self._tokenizer.dtype
         self._docs = Metrics.counter("shards", "docs_tokenized")
         self._tokens = Metrics.counter("shards", "tokens")
+        self._work = WorkCounters("tokenize")
 
     def process(self, doc: Document) -> Iterator[Any]:
+        started = time.perf_counter()
         try:
             ids = np.asarray(self._tokenizer.encode(doc.text), dtype=self._dtype)
         except MemoryError:
             raise  # the worker, not the document, is in trouble
         except Exception as exc:  # noqa: BLE001 - one document must not stop the run
+            self._work.add(doc.size_bytes, started)
             yield pvalue.TaggedOutput(FAILED, (doc.source, doc.doc_id, exception_detail(exc)[:_DETAIL_CHARS]))
             return
+        self._work.add(doc.size_bytes, started)
         self._docs.inc()
         self._tokens.inc(len(ids))
         yield doc.source, doc.doc_id, ids

@@ -65,7 +65,12 @@ def test_accounting_per_source_and_stage_funnel() -> None:
         {"malformed_json": 1, "stage_exception": 1},
     )
     assert web["bytes_in"] == 3 + 4 + 6
-    assert web["stages"] == {"clean": {"docs_in": 2, "docs_out": 0}}  # the read error never entered clean
+    assert web["stages"] == {"clean": {"docs_in": 2, "docs_out": 0, "bytes_out": 0}}  # the read error never entered clean
+    assert web["bytes_rejected_by"] == {"clean/too_short": 3} and web["bytes_error_by"] == {
+        "malformed_json": 4,
+        "stage_exception": 6,
+    }
+    assert web["examples"]["clean/too_short"] == [{"id": "r1", "text": "短", "chars": 1, "detail": ""}]
     news = result["news"]
     assert (news["docs_in"], news["docs_kept"], news["bytes_kept"]) == (5, 5, sum(6 * i for i in range(1, 6)))
     assert result["empty"]["docs_in"] == 0
@@ -102,3 +107,40 @@ def test_counts_are_checked_against_readers_and_writers() -> None:
         stats.finish(acc, lists, docs_read={"news": 5, "web": 4})  # a stage dropped one
     with pytest.raises(stats.AccountingError, match="8 documents reached the end but 7 were written"):
         stats.finish(acc, lists, docs_read={"news": 5, "web": 3}, docs_written=7)
+
+
+def test_histograms_terms_repairs_and_examples() -> None:
+    lists = {"web": ("clean", "sensitive", "spam")}
+    meta = make_meta({"in_bytes": 900, "chinese_share": 0.95})
+    base = Document("a", "web", "中" * 120, meta).with_verdict(Verdict("clean", Reason.NAVIGATION_REMOVED, 4.0))
+    kept = base.with_verdict(Verdict("spam", Reason.SPAM_SCORE, 0.12))
+    sensitive = Document("b", "web", "赌" * 3000, meta).with_verdict(
+        Verdict("sensitive", Reason.SENSITIVE_WORDS, 4.0, "gambling: 4 distinct hits > max_hits=3: 六合彩, 博彩, 百家乐, 赌博")
+    )
+    spam = Document("c", "web", "广告" * 40, meta).with_verdict(Verdict("spam", Reason.SPAM, 0.97, "P(spam) 0.9700"))
+    many = [Document(f"r{i}", "web", "短" * i).with_verdict(Verdict("clean", Reason.TOO_SHORT, 1.0)) for i in range(1, 9)]
+    acc: stats.Accumulator = {}
+    for doc in [kept, sensitive, spam, *many]:
+        stats.add_document(acc, doc, lists)
+    web = stats.finish(acc, lists)["web"]
+    histograms = web["histograms"]
+    assert histograms["chars"]["edges"][:4] == [0, 50, 100, 150]
+    assert histograms["chars"]["kept"][2] == 1 and sum(histograms["chars"]["removed"]) == 10  # 120 chars: bin 100-149
+    assert histograms["chars"]["removed"][7] == 1  # 3,000 characters: bin 2,000-4,999
+    assert histograms["chinese_share"]["kept"][9] == 1 and histograms["chinese_share"]["removed"][9] == 2
+    assert histograms["spam"]["kept"][2] == 1 and histograms["spam"]["removed"][19] == 1  # 0.12 -> 0.10-0.15; 0.97 -> last
+    assert web["sensitive_terms"] == {"gambling": [["六合彩", 1], ["博彩", 1], ["百家乐", 1], ["赌博", 1]]}
+    assert web["repairs"] == {"clean/navigation_removed": 1} and web["repair_amounts"] == {"clean/navigation_removed": 4}
+    assert web["stages"]["clean"] == {
+        "docs_in": 11,
+        "docs_out": 3,
+        "bytes_out": kept.size_bytes + sensitive.size_bytes + spam.size_bytes,
+    }
+    examples = web["examples"]["clean/too_short"]
+    assert len(examples) == stats.EXAMPLES
+    # the same examples whatever the order and split of the documents (the smallest hashes of the ids)
+    left: stats.Accumulator = {}
+    right: stats.Accumulator = {}
+    for index, doc in enumerate(reversed([kept, sensitive, spam, *many])):
+        stats.add_document(left if index % 3 else right, doc, lists)
+    assert stats.finish(stats.merge([left, right]), lists) == stats.finish(acc, lists)

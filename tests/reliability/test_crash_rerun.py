@@ -51,7 +51,7 @@ def _files(out: Path) -> dict[str, str]:
     return {
         str(path.relative_to(out)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(out.rglob("*"))
-        if path.is_file() and path.name not in ("timing.json",)
+        if path.is_file() and path.name not in ("timing.json", "report.html", "report.md")  # wall time, throughput
     }
 
 

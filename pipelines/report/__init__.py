@@ -1,0 +1,38 @@
+"""``zhcorpus report``: one page a data engineer reads after every run.
+
+``write_report(RUN_DIR)`` reads the run's stats files (``sections.py``), lays them out as
+sections of tables, charts and examples, and writes ``report.html`` (self-contained: no
+script, no network) and ``report.md`` (the tables) into the run folder, or beside
+``out``. With ``against``, every table shows run B's value beside run A's and the
+difference, and the resolved configs are diffed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from corpus.writers import write_atomic
+from pipelines.report.render import render_html, render_markdown
+from pipelines.report.sections import ReportError, build_sections, load_run
+
+REPORT_HTML, REPORT_MARKDOWN = "report.html", "report.md"
+
+__all__ = ["REPORT_HTML", "REPORT_MARKDOWN", "ReportError", "write_report"]
+
+
+def write_report(run_dir: str, out: str | None = None, against: str | None = None) -> tuple[str, str]:
+    """Write the HTML report and its Markdown summary; return both paths."""
+    run = load_run(run_dir)
+    other = load_run(against) if against is not None else None
+    html_path = out or os.path.join(run_dir, REPORT_HTML)
+    markdown_path = os.path.splitext(html_path)[0] + ".md"
+    if other is None:
+        title = f"zhcorpus run report: {run.name}"
+        subtitle = f"{os.path.abspath(run.path)}"
+    else:
+        title = f"zhcorpus run report: {run.name} against {other.name}"
+        subtitle = f"A = {os.path.abspath(run.path)}, B = {os.path.abspath(other.path)}; each value of A with its change from B"
+    sections = build_sections(run, other)
+    write_atomic(html_path, render_html(title, subtitle, sections).encode())
+    write_atomic(markdown_path, render_markdown(title, subtitle, sections).encode())
+    return html_path, markdown_path
