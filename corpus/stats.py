@@ -34,8 +34,8 @@ Accumulator = dict[str, dict[str, Any]]
 
 EXAMPLES = 3
 """Examples kept per source and rejection (or error) reason."""
-SNIPPET_CHARS = 300
-"""An example's text is cut to this many characters."""
+EXAMPLE_CHARS = 300
+"""An example's text (and its verdict's detail) is cut to this many characters."""
 
 HISTOGRAMS: dict[str, tuple[float, ...]] = {
     # name -> the bins' lower edges (the last bin is open above)
@@ -91,10 +91,10 @@ def _count_in_histogram(entry: dict[str, Any], name: str, value: float, kept: bo
 
 def _add_example(entry: dict[str, Any], key: str, doc: Document, detail: str) -> None:
     examples = entry["examples"].setdefault(key, [])
-    rank = stable_hash(doc.source, doc.doc_id)
-    if len(examples) >= EXAMPLES and rank >= examples[-1][0]:
+    example = (stable_hash(doc.source, doc.doc_id), doc.doc_id, doc.text[:EXAMPLE_CHARS], len(doc.text), detail[:EXAMPLE_CHARS])
+    if len(examples) >= EXAMPLES and example >= examples[-1]:  # the whole tuple: ids can repeat (duplicate_id)
         return
-    examples.append((rank, doc.doc_id, doc.text[:SNIPPET_CHARS], len(doc.text), detail[:SNIPPET_CHARS]))
+    examples.append(example)
     examples.sort()
     del examples[EXAMPLES:]
 

@@ -33,13 +33,12 @@ from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load
 from corpus.sample import Layout, MissingPackages, build_sample_corpus
 from corpus.work import step_figures, versions
 from corpus.writers import ERRORS, KEPT, REJECTED, write_atomic
+from pipelines.graph import RESOLVED_CONFIG, TIMING
 from pipelines.report import REPORT_HTML, REPORT_MARKDOWN, ReportError, write_report
 from sampling.inspect import shards_summary
 from sampling.shards import SHARD_STATS, SHARDS_DIR
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
-RESOLVED_CONFIG = "config.resolved.yaml"
-TIMING = "stats/timing.json"
 _MANAGED = (KEPT, REJECTED, ERRORS, SHARDS_DIR, "stats", RESOLVED_CONFIG, REPORT_HTML, REPORT_MARKDOWN)
 """What a run writes under --out; only these are ever removed when a run starts again."""
 
@@ -184,8 +183,8 @@ def _report_after(run_dir: str) -> None:
     does not fail what was written (``zhcorpus report`` can be run again)."""
     try:
         html_path, markdown_path = write_report(run_dir)
-    except (ReportError, OSError) as exc:
-        print(f"zhcorpus: the report could not be written: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - the run is published; a report bug must not fail it
+        print(f"zhcorpus: the report could not be written ({type(exc).__name__}: {exc}); the run is complete", file=sys.stderr)
         return
     print(f"report: {html_path} ({markdown_path})")
 

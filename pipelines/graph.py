@@ -44,6 +44,9 @@ from sampling.tokenizer import TokenizerError, load_model
 
 RUN_STATS = "stats/run.json"
 DEDUP_STATS = "stats/dedup.json"
+TIMING = "stats/timing.json"
+"""Written by ``zhcorpus run`` after the pipeline: wall time, runner, throughput, versions."""
+RESOLVED_CONFIG = "config.resolved.yaml"
 LEDGER = "ledger"
 """Tag of the readers' per-file counts, which the accounting checks the end against."""
 

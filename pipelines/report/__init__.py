@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 
 from corpus.writers import write_atomic
+from pipelines.report.data import ReportError, load_run
 from pipelines.report.render import render_html, render_markdown
-from pipelines.report.sections import ReportError, build_sections, load_run
+from pipelines.report.sections import build_sections
 
 REPORT_HTML, REPORT_MARKDOWN = "report.html", "report.md"
 
@@ -32,7 +33,13 @@ def write_report(run_dir: str, out: str | None = None, against: str | None = Non
     else:
         title = f"zhcorpus run report: {run.name} against {other.name}"
         subtitle = f"A = {os.path.abspath(run.path)}, B = {os.path.abspath(other.path)}; each value of A with its change from B"
-    sections = build_sections(run, other)
+    try:
+        sections = build_sections(run, other)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ReportError(
+            f"{run.path}{' or ' + other.path if other else ''}: stats files not as this zhcorpus writes them "
+            f"({type(exc).__name__}: {exc}); written by another version?"
+        ) from exc
     write_atomic(html_path, render_html(title, subtitle, sections).encode())
     write_atomic(markdown_path, render_markdown(title, subtitle, sections).encode())
     return html_path, markdown_path

@@ -8,6 +8,7 @@ plotting library would need a CJK font installed to render them. Every text is e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
@@ -15,7 +16,7 @@ from markupsafe import Markup
 
 COLOURS = ("#3b6ea8", "#d9822b", "#5a9e4b", "#a14d8c")
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 62
+LEFT, RIGHT, TOP, BOTTOM = 64, 48, 44, 62  # the legend above the plot, the marker label below it
 
 
 def _nice_top(value: float) -> float:
@@ -46,21 +47,36 @@ def bar_chart(
     series: Sequence[tuple[str, Sequence[float]]],
     y_label: str,
     marker: tuple[float, str] | None = None,
+    log: bool = False,
 ) -> Markup:
     """Grouped bars: one group per label, one bar per series. ``marker`` is ``(position,
     text)``: a vertical line at a bin boundary (position 2.0 is the left edge of the third
-    bin, 2.5 its middle), e.g. a filter's threshold."""
+    bin, 2.5 its middle), e.g. a filter's threshold. ``log``: a logarithmic y axis (bar
+    heights by log10(1 + count)), so that a few documents show beside thousands."""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top = _nice_top(max((max(values, default=0) for _, values in series), default=0))
+    highest = max((max(values, default=0) for _, values in series), default=0)
+    if log:
+        span = math.log10(1 + 10 ** max(1, math.ceil(math.log10(1 + highest))))
+        ticks = [(0, 0.0)] + [(10**k, math.log10(1 + 10**k) / span) for k in range(round(span) + 1)]
+
+        def scale(value: float) -> float:
+            return math.log10(1 + value) / span
+
+    else:
+        top = _nice_top(highest)
+        ticks = [(top * tick / 4, tick / 4) for tick in range(5)]
+
+        def scale(value: float) -> float:
+            return value / top
+
     group = plot_width / max(len(labels), 1)
     bar = group * 0.8 / max(len(series), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
         f'role="img" font-family="sans-serif" font-size="11">'
     ]
-    for tick in range(5):  # horizontal grid and y axis labels
-        value = top * tick / 4
-        y = TOP + plot_height - plot_height * tick / 4
+    for value, fraction in ticks:  # horizontal grid and y axis labels
+        y = TOP + plot_height - plot_height * fraction
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(_number(value))}</text>')
     parts.append(
@@ -70,7 +86,7 @@ def bar_chart(
     for index, (name, values) in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
         for position, value in enumerate(values):
-            height = plot_height * value / top if top else 0
+            height = plot_height * scale(value)
             x = LEFT + position * group + group * 0.1 + index * bar
             y = TOP + plot_height - height
             parts.append(
@@ -89,9 +105,10 @@ def bar_chart(
         position, text = marker
         x = LEFT + position * group
         parts.append(
-            f'<line x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{TOP + plot_height}" stroke="#c0392b" stroke-width="2" stroke-dasharray="5 3"/>'
+            f'<line x1="{x:.1f}" y1="{TOP - 14}" x2="{x:.1f}" y2="{TOP + plot_height}" stroke="#c0392b" stroke-width="2" stroke-dasharray="5 3"/>'
         )
-        parts.append(f'<text x="{x + 4:.1f}" y="{TOP - 10}" fill="#c0392b">{escape(text)}</text>')
+        anchor, shift = ("end", -4) if x > WIDTH / 2 else ("start", 4)  # the label stays inside the chart
+        parts.append(f'<text x="{x + shift:.1f}" y="{TOP - 6}" text-anchor="{anchor}" fill="#c0392b">{escape(text)}</text>')
     for index, (name, _) in enumerate(series):  # legend, top right
         x = WIDTH - RIGHT - 150 * (len(series) - index)
         parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{COLOURS[index % len(COLOURS)]}"/>')

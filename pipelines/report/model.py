@@ -15,13 +15,20 @@ from typing import Any, Literal
 
 from markupsafe import Markup
 
-Kind = Literal["text", "int", "mb", "pct", "score", "float"]
+Kind = Literal["text", "int", "mb", "pct", "float"]
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     kind: Kind = "int"
+    key: str = ""
+    """What matches the column across two runs (default: its name); a column named after a
+    source gets its own key, so a source called "docs" is not the "docs" column."""
+
+    @property
+    def id(self) -> str:
+        return self.key or self.name
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ class Examples:
 class Text:
     title: str
     text: str
-    preformatted: bool = True
+    """Shown preformatted (a config, a diff)."""
 
 
 Block = Table | Chart | Examples | Text
@@ -94,30 +101,36 @@ class Section:
 
 
 def compare(table: Table, other: Table | None) -> Table:
-    """``table`` (run A) with each numeric value paired with run B's: rows matched by key,
-    A's order first, then rows only B has."""
-    other_rows = {row[: other.keys]: row for row in other.rows} if other is not None else {}
-    other_columns = {column.name: index for index, column in enumerate(other.columns)} if other is not None else {}
-    seen = set()
-    rows = []
+    """``table`` (run A) with each value paired with run B's: columns matched by key (A's,
+    then those only B has), rows by their key cells (A's order, then rows only B has), the
+    totals with each other."""
+    if other is None:
+        other = Table(table.id, table.title, (), ())
+    columns = list(table.columns)
+    known = {column.id for column in columns}
+    columns += [column for column in other.columns if column.id not in known]
+    where_a = {column.id: index for index, column in enumerate(table.columns)}
+    where_b = {column.id: index for index, column in enumerate(other.columns)}
 
-    def paired(row: tuple[Any, ...] | None, other_row: tuple[Any, ...] | None, key: tuple[Any, ...]) -> tuple[Any, ...]:
+    def body(t: Table) -> tuple[tuple[Any, ...], ...]:
+        return t.rows[:-1] if t.total and t.rows else t.rows
+
+    def paired(row: tuple[Any, ...] | None, other_row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+        key = (row if row is not None else other_row)[: table.keys]  # type: ignore[index]
         cells: list[Any] = list(key)
-        for index, column in enumerate(table.columns[table.keys :], start=table.keys):
-            value = row[index] if row is not None else None
-            where = other_columns.get(column.name)
-            before = other_row[where] if other_row is not None and where is not None else None
-            cells.append(value if column.kind == "text" and row is not None else Delta(value, before))
+        for column in columns[table.keys :]:
+            a = row[where_a[column.id]] if row is not None and column.id in where_a else None
+            b = other_row[where_b[column.id]] if other_row is not None and column.id in where_b else None
+            cells.append(Delta(a, b))
         return tuple(cells)
 
-    for row in table.rows:
-        key = row[: table.keys]
-        seen.add(key)
-        rows.append(paired(row, other_rows.get(key), key))
-    for key, other_row in other_rows.items():
-        if key not in seen:
-            rows.append(paired(None, other_row, key))
-    if table.total and table.rows:  # keep the total last
-        totals = [row for row in rows if row[0] == table.rows[-1][0]]
-        rows = [row for row in rows if row[0] != table.rows[-1][0]] + totals
-    return Table(table.id, table.title, table.columns, tuple(rows), table.keys, table.note, table.total)
+    other_rows = {row[: table.keys]: row for row in body(other)}
+    rows = [paired(row, other_rows.pop(row[: table.keys], None)) for row in body(table)]
+    rows += [paired(None, row) for row in other_rows.values()]
+    total = table.total or other.total
+    if total:
+        a_total = table.rows[-1] if table.total and table.rows else None
+        b_total = other.rows[-1] if other.total and other.rows else None
+        if a_total is not None or b_total is not None:
+            rows.append(paired(a_total, b_total))
+    return Table(table.id, table.title, tuple(columns), tuple(rows), table.keys, table.note, total)

@@ -26,13 +26,14 @@ def format_value(value: Any, kind: str) -> str:
         return f"{value / 1e6:,.2f}"
     if kind == "pct":
         return f"{100 * value:.2f}%"
-    if kind in ("float", "score"):
+    if kind == "float":
         return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
 
 
 def format_difference(delta: Delta, kind: str) -> str:
-    """What run A's value changed by against run B: "+12", "-0.50%", "new", "was 1,145"."""
+    """What run A's value changed by against run B: "+12", "-0.50 pp" (percentage points),
+    "new" (B has none), "was 1,145" (A has none, or a text that changed); "" unchanged."""
     if delta.value is None and delta.other is None:
         return ""
     if delta.other is None:
@@ -42,10 +43,11 @@ def format_difference(delta: Delta, kind: str) -> str:
     difference = delta.difference
     if difference is None:
         return "" if delta.value == delta.other else f"was {format_value(delta.other, kind)}"
-    if difference == 0:
-        return "="
+    shown = format_value(abs(difference), kind)
+    if shown.strip("0.,%") == "":  # no change, or one below the display's precision
+        return ""
     sign = "+" if difference > 0 else "-"
-    return sign + format_value(abs(difference), kind)
+    return sign + (shown.rstrip("%") + " pp" if kind == "pct" else shown)
 
 
 def _raw(value: Any) -> str:
@@ -107,7 +109,10 @@ def render_html(title: str, subtitle: str, sections: list[Section]) -> str:
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """One table cell: HTML-escaped (Markdown renderers pass HTML through), pipes and
+    backslashes escaped, on one line."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:

@@ -14,87 +14,20 @@ every table pairs each value with the other run's (``model.compare``).
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from corpus.config import STAGE_ORDER
-from corpus.stats import HISTOGRAMS
+from corpus.stats import EXAMPLES
 from corpus.work import STEPS
+from pipelines.graph import RESOLVED_CONFIG
 from pipelines.report.charts import bar_chart
+from pipelines.report.data import RunData
 from pipelines.report.model import Chart, Column, Example, Examples, Section, Table, Text, compare
 
-RUN_STATS, DEDUP_STATS, SHARD_STATS, TIMING = "stats/run.json", "stats/dedup.json", "stats/shards.json", "stats/timing.json"
-RESOLVED_CONFIG = "config.resolved.yaml"
 SNIPPET_CHARS = 200
 """Characters of a document shown in an example (its line breaks shown as ⏎)."""
-
-
-class ReportError(Exception):
-    """Not a finished run, or one of its stats files is unreadable."""
-
-
-@dataclass(frozen=True)
-class RunData:
-    path: str
-    run: dict[str, Any]
-    dedup: dict[str, Any] | None
-    shards: dict[str, Any] | None
-    timing: dict[str, Any] | None
-    config_text: str
-    config: dict[str, Any]
-
-    @property
-    def sources(self) -> dict[str, Any]:
-        return self.run["sources"]
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(os.path.normpath(self.path)) or self.path
-
-
-def _read_json(path: str, required: bool) -> dict[str, Any] | None:
-    if not os.path.exists(path):
-        if required:
-            raise ReportError(f"{os.path.dirname(os.path.dirname(path))}: not a finished run (no {RUN_STATS})")
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path}: unreadable ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ReportError(f"{path}: not a JSON object")
-    return data
-
-
-def load_run(path: str) -> RunData:
-    run = _read_json(os.path.join(path, RUN_STATS), required=True)
-    assert run is not None
-    if not isinstance(run.get("sources"), dict):
-        raise ReportError(f"{os.path.join(path, RUN_STATS)}: no 'sources'")
-    config_path = os.path.join(path, RESOLVED_CONFIG)
-    config_text = ""
-    if os.path.exists(config_path):
-        with open(config_path, encoding="utf-8") as handle:
-            config_text = handle.read()
-    try:
-        config = yaml.safe_load(config_text) or {}
-    except yaml.YAMLError as exc:
-        raise ReportError(f"{config_path}: unreadable ({exc})") from exc
-    return RunData(
-        path=path,
-        run=run,
-        dedup=_read_json(os.path.join(path, DEDUP_STATS), required=False),
-        shards=_read_json(os.path.join(path, SHARD_STATS), required=False),
-        timing=_read_json(os.path.join(path, TIMING), required=False),
-        config_text=config_text,
-        config=config if isinstance(config, dict) else {},
-    )
 
 
 def _both(build: Callable[[RunData], Table | None], run: RunData, other: RunData | None) -> Table | None:
@@ -185,60 +118,55 @@ def section_overview(run: RunData, other: RunData | None) -> Section:
 # --- rejections, errors, repairs ---------------------------------------------------------
 
 
-def _reason_table(run: RunData, table_id: str, title: str, counts_key: str, bytes_key: str, note: str) -> Table | None:
+def _source_columns(sources: Iterable[str]) -> tuple[Column, ...]:
+    return tuple(Column(source, key=f"source:{source}") for source in sources)
+
+
+def _reason_table(
+    run: RunData, table_id: str, title: str, counts_key: str, bytes_key: str | None, note: str, staged: bool = True
+) -> Table | None:
+    """Reasons (``"<stage>/<reason>"`` keys split in two columns when ``staged``) with
+    documents, MB, share of all input and a column per source."""
     docs_in = sum(entry["docs_in"] for entry in run.sources.values()) or 1
     sources = list(run.sources)
     reasons: dict[str, dict[str, int]] = {}
     sizes: dict[str, int] = {}
     for name, entry in run.sources.items():
-        for reason, count in entry[counts_key].items():
+        for reason, count in entry.get(counts_key, {}).items():
             reasons.setdefault(reason, {})[name] = count
-        for reason, size in entry.get(bytes_key, {}).items():
+        for reason, size in entry.get(bytes_key, {}).items() if bytes_key else ():
             sizes[reason] = sizes.get(reason, 0) + size
     if not reasons:
         return None
     rows = []
     for reason, per_source in sorted(reasons.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
         total = sum(per_source.values())
-        stage, _, name = reason.rpartition("/")
-        rows.append((stage or "read", name, total, sizes.get(reason), total / docs_in, *(per_source.get(s, 0) for s in sources)))
+        keys = tuple(reason.split("/", 1)) if staged else (reason,)
+        size = (sizes.get(reason),) if bytes_key else ()
+        rows.append((*keys, total, *size, total / docs_in, *(per_source.get(s, 0) for s in sources)))
     columns = (
-        Column("stage", "text"),
-        Column("reason", "text"),
+        *((Column("stage", "text"), Column("reason", "text")) if staged else (Column("reason", "text"),)),
         Column("docs"),
-        Column("MB", "mb"),
+        *((Column("MB", "mb"),) if bytes_key else ()),
         Column("of all docs in", "pct"),
-        *(Column(source) for source in sources),
+        *_source_columns(sources),
     )
-    return Table(table_id, title, columns, tuple(rows), keys=2, note=note)
+    return Table(table_id, title, columns, tuple(rows), keys=2 if staged else 1, note=note)
 
 
 def rejections_table(run: RunData) -> Table | None:
-    return _reason_table(
-        run,
-        "rejected",
-        "Rejections by stage and reason",
-        "docs_rejected",
-        "bytes_rejected_by",
-        "documents a stage removed; MB of their text as written",
-    )
+    note = "documents a stage removed; MB of their text as written"
+    return _reason_table(run, "rejected", "Rejections by stage and reason", "docs_rejected", "bytes_rejected_by", note)
 
 
 def errors_table(run: RunData) -> Table | None:
-    return _reason_table(
-        run, "errors", "Error records by reason", "docs_error", "bytes_error_by", "what could not be read or processed"
-    )
+    note = "what could not be read or processed (the stage is in each error record)"
+    return _reason_table(run, "errors", "Error records by reason", "docs_error", "bytes_error_by", note, staged=False)
 
 
 def annotated_table(run: RunData) -> Table | None:
-    return _reason_table(
-        run,
-        "annotated",
-        "Annotate mode: what would have been removed or repaired",
-        "annotated",
-        "",
-        "verdicts recorded with enforced: false",
-    )
+    title = "Annotate mode: what would have been removed or repaired"
+    return _reason_table(run, "annotated", title, "annotated", None, "verdicts recorded with enforced: false")
 
 
 def _examples(run: RunData, kinds: Iterable[str]) -> Examples | None:
@@ -254,8 +182,10 @@ def _examples(run: RunData, kinds: Iterable[str]) -> Examples | None:
         by_source: dict[str, list[dict[str, Any]]] = {}
         for name, example in picked:
             by_source.setdefault(name, []).append(example)
-        rounds = [(name, examples[i]) for i in range(3) for name, examples in sorted(by_source.items()) if i < len(examples)]
-        for name, example in rounds[:3]:
+        rounds = [
+            (name, examples[i]) for i in range(EXAMPLES) for name, examples in sorted(by_source.items()) if i < len(examples)
+        ]
+        for name, example in rounds[:EXAMPLES]:
             text = " ⏎ ".join(line.strip() for line in example["text"][:SNIPPET_CHARS].splitlines() if line.strip())
             text += "…" if example["chars"] > SNIPPET_CHARS else ""
             items.append(Example(reason, name, example["id"], example["detail"], example["chars"], text))
@@ -263,8 +193,8 @@ def _examples(run: RunData, kinds: Iterable[str]) -> Examples | None:
 
 
 def section_rejections(run: RunData, other: RunData | None) -> Section | None:
-    rejected = {reason for entry in run.sources.values() for reason in entry["docs_rejected"]}
-    errors = {reason for entry in run.sources.values() for reason in entry["docs_error"]}
+    rejected = {reason for entry in run.sources.values() for reason in entry.get("docs_rejected", {})}
+    errors = {reason for entry in run.sources.values() for reason in entry.get("docs_error", {})}
     blocks = _blocks(
         _both(rejections_table, run, other),
         _examples(run, rejected),
@@ -295,7 +225,7 @@ def repairs_table(run: RunData) -> Table | None:
         Column("repair", "text"),
         Column("docs"),
         Column("amount"),
-        *(Column(source) for source in sources),
+        *_source_columns(sources),
     )
     note = (
         "documents repaired (kept or not), and the amount: characters for unicode and symbols, lines for navigation "
@@ -320,18 +250,31 @@ def _edge_label(edges: list[float], index: int, name: str) -> str:
     return f"{low:.2f}-{high:.2f}"
 
 
-def _histogram_totals(run: RunData, name: str) -> tuple[list[int], list[int]] | None:
-    size = len(HISTOGRAMS[name])
-    kept, removed = [0] * size, [0] * size
-    found = False
-    for entry in run.sources.values():
+Histogram = tuple[list[float], list[int], list[int]]
+"""The bins' lower edges, documents kept and documents removed per bin."""
+
+
+def _histogram_totals(run: RunData, name: str) -> Histogram | None:
+    """A histogram of run.json summed over sources, with the edges stored beside it."""
+    found: Histogram | None = None
+    for source, entry in run.sources.items():
         histogram = entry.get("histograms", {}).get(name)
         if histogram is None:
             continue
-        found = True
-        kept = [a + b for a, b in zip(kept, histogram["kept"], strict=True)]
-        removed = [a + b for a, b in zip(removed, histogram["removed"], strict=True)]
-    return (kept, removed) if found else None
+        edges, kept, removed = list(histogram["edges"]), list(histogram["kept"]), list(histogram["removed"])
+        if not len(edges) == len(kept) == len(removed):
+            raise ValueError(f"histogram {name} of {source}: {len(edges)} edges but {len(kept)}/{len(removed)} counts")
+        if found is None:
+            found = (edges, kept, removed)
+        elif found[0] != edges:
+            raise ValueError(f"histogram {name} of {source}: other bins than the other sources")
+        else:
+            found = (
+                edges,
+                [a + b for a, b in zip(found[1], kept, strict=True)],
+                [a + b for a, b in zip(found[2], removed, strict=True)],
+            )
+    return found
 
 
 _HISTOGRAM_TITLES = {
@@ -347,15 +290,15 @@ def _histogram_table(name: str) -> Callable[[RunData], Table | None]:
         totals = _histogram_totals(run, name)
         if totals is None:
             return None
-        edges = list(HISTOGRAMS[name])
-        rows = tuple((_edge_label(edges, i, name), totals[0][i], totals[1][i]) for i in range(len(edges)))
+        edges, kept, removed = totals
+        rows = tuple((_edge_label(edges, i, name), kept[i], removed[i]) for i in range(len(edges)))
         columns = (Column("bin", "text"), Column("kept"), Column("removed"))
         return Table(f"histogram-{name}", f"{_HISTOGRAM_TITLES[name].split(' (')[0]}: documents per bin", columns, rows)
 
     return build
 
 
-def _threshold(run: RunData, name: str) -> tuple[float, str] | None:
+def _threshold(run: RunData, name: str, edges: list[float]) -> tuple[float, str] | None:
     """Where the config's threshold for ``name`` falls on its histogram, and its label."""
     stages = run.config.get("stages") or {}
     if name in ("spam", "quality"):
@@ -369,7 +312,6 @@ def _threshold(run: RunData, name: str) -> tuple[float, str] | None:
         label = f"min_chars {value} (non-space)"
     if not isinstance(value, int | float):
         return None
-    edges = HISTOGRAMS[name]
     for index in range(len(edges)):
         high = edges[index + 1] if index + 1 < len(edges) else (1.0 if name != "chars" else None)
         if high is None or value < high:
@@ -379,17 +321,32 @@ def _threshold(run: RunData, name: str) -> tuple[float, str] | None:
 
 
 def _histogram_chart(run: RunData, other: RunData | None, name: str) -> Chart | None:
-    totals = _histogram_totals(run, name)
-    if totals is None:
+    """Kept against removed; with a second run, both runs' kept and removed."""
+    mine = _histogram_totals(run, name)
+    theirs = _histogram_totals(other, name) if other is not None else None
+    shown = mine or theirs
+    if shown is None:
         return None
-    edges = list(HISTOGRAMS[name])
+    edges = shown[0]
+    if mine is not None and theirs is not None and mine[0] != theirs[0]:
+        theirs = None  # other bins: only run A's can be drawn on this axis
     labels = [_edge_label(edges, i, name) for i in range(len(edges))]
+    empty = [0] * len(edges)
     if other is None:
-        series = [("kept", totals[0]), ("removed", totals[1])]
+        series = [("kept", shown[1]), ("removed (any stage)", shown[2])]
     else:
-        before = _histogram_totals(other, name) or ([0] * len(edges), [0] * len(edges))
-        series = [(f"kept, {run.name}", totals[0]), (f"kept, {other.name}", before[0])]
-    return Chart(_HISTOGRAM_TITLES[name], bar_chart(labels, series, "documents", _threshold(run, name)))
+        a = mine or (edges, empty, empty)
+        b = theirs or (edges, empty, empty)
+        series = [
+            (f"kept, {run.name}", a[1]),
+            (f"removed, {run.name}", a[2]),
+            (f"kept, {other.name}", b[1]),
+            (f"removed, {other.name}", b[2]),
+        ]
+    scored = name in ("spam", "quality")  # most documents in one bin: a log scale shows the others
+    marker = _threshold(run if mine is not None else other, name, edges)  # type: ignore[arg-type]
+    y_label = "documents (log scale)" if scored else "documents"
+    return Chart(_HISTOGRAM_TITLES[name], bar_chart(labels, series, y_label, marker, log=scored))
 
 
 def sensitive_table(run: RunData) -> Table | None:
@@ -413,7 +370,7 @@ def sensitive_table(run: RunData) -> Table | None:
 
 def section_distributions(run: RunData, other: RunData | None) -> Section | None:
     blocks: list[Any] = []
-    for name in HISTOGRAMS:
+    for name in _HISTOGRAM_TITLES:
         chart = _histogram_chart(run, other, name)
         if chart is not None:
             blocks += [chart, _both(_histogram_table(name), run, other)]
@@ -502,7 +459,7 @@ def matrix_table(run: RunData) -> Table | None:
     if not survivors:
         return None
     rows = tuple((loser, *(row.get(survivor, 0) for survivor in survivors)) for loser, row in sorted(lost_to.items()))
-    columns = (Column("lost by \\ kept in", "text"), *(Column(survivor) for survivor in survivors))
+    columns = (Column("lost by \\ kept in", "text"), *_source_columns(survivors))
     return Table(
         "lost-to",
         "Which source lost documents to which",
@@ -617,7 +574,7 @@ def token_length_table(run: RunData) -> Table | None:
     return Table(
         "doc-tokens",
         "Tokens per document (kept documents, once each)",
-        (Column("tokens", "text"), *(Column(s) for s in sources)),
+        (Column("tokens", "text"), *_source_columns(sources)),
         rows,
     )
 
@@ -670,13 +627,16 @@ def versions_table(run: RunData) -> Table | None:
 def run_facts(run: RunData) -> str:
     timing = run.timing or {}
     megabytes = sum(entry["bytes_in"] for entry in run.sources.values()) / 1e6
-    facts = [f"run {run.path}"]
+    facts = [f"run {os.path.abspath(run.path)}"]
     if timing:
         seconds = timing.get("seconds", 0) or 0
+        workers = timing.get("workers")
         facts.append(
-            f"runner {timing.get('runner')}, {timing.get('workers')} workers on {timing.get('cores', '?')} cores, "
+            f"runner {timing.get('runner')}, {workers} worker{'' if workers == 1 else 's'} on {timing.get('cores', '?')} cores, "
             f"{seconds:,.1f} s wall, {megabytes:,.1f} MB in ({megabytes / max(seconds, 1e-9):.2f} MB/s)"
         )
+        if "shards_build_seconds" in timing:
+            facts.append(f"shards built separately in {timing['shards_build_seconds']:,.1f} s")
     return "; ".join(facts)
 
 
