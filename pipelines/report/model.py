@@ -57,6 +57,8 @@ class Table:
     note: str = ""
     total: bool = False
     """The last row is a total (rendered apart)."""
+    in_summary: bool = True
+    """Also in the Markdown summary (long detail tables are in the HTML page only)."""
 
 
 @dataclass(frozen=True)
@@ -133,4 +135,4 @@ def compare(table: Table, other: Table | None) -> Table:
         b_total = other.rows[-1] if other.total and other.rows else None
         if a_total is not None or b_total is not None:
             rows.append(paired(a_total, b_total))
-    return Table(table.id, table.title, tuple(columns), tuple(rows), table.keys, table.note, total)
+    return Table(table.id, table.title, tuple(columns), tuple(rows), table.keys, table.note, total, table.in_summary)

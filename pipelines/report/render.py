@@ -119,7 +119,7 @@ def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
     """Tables and facts only: charts, examples and the config stay in the HTML page."""
     lines = [f"# {_markdown_cell(title)}", "", _markdown_cell(subtitle), ""]
     for section in sections:
-        tables = [block for block in section.blocks if isinstance(block, Table)]
+        tables = [block for block in section.blocks if isinstance(block, Table) and block.in_summary]
         if not tables and not section.intro:
             continue
         lines += [f"## {section.title}", ""]

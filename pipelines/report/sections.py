@@ -13,6 +13,7 @@ every table pairs each value with the other run's (``model.compare``).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Iterable
@@ -39,7 +40,7 @@ def _both(build: Callable[[RunData], Table | None], run: RunData, other: RunData
         return None
     if table is None:  # only run B has it: its rows, with run A's side missing
         assert before is not None
-        return compare(Table(before.id, before.title, before.columns, (), before.keys, before.note, before.total), before)
+        return compare(dataclasses.replace(before, rows=()), before)
     return compare(table, before)
 
 
@@ -293,7 +294,8 @@ def _histogram_table(name: str) -> Callable[[RunData], Table | None]:
         edges, kept, removed = totals
         rows = tuple((_edge_label(edges, i, name), kept[i], removed[i]) for i in range(len(edges)))
         columns = (Column("bin", "text"), Column("kept"), Column("removed"))
-        return Table(f"histogram-{name}", f"{_HISTOGRAM_TITLES[name].split(' (')[0]}: documents per bin", columns, rows)
+        title = f"{_HISTOGRAM_TITLES[name].split(' (')[0]}: documents per bin"
+        return Table(f"histogram-{name}", title, columns, rows, in_summary=False)
 
     return build
 
@@ -448,7 +450,7 @@ def largest_table(run: RunData) -> Table | None:
         Column("survivor", "text"),
         Column("removed, e.g.", "text"),
     )
-    return Table("largest-clusters", "Largest clusters", columns, rows)
+    return Table("largest-clusters", "Largest clusters", columns, rows, in_summary=False)
 
 
 def matrix_table(run: RunData) -> Table | None:
@@ -576,6 +578,7 @@ def token_length_table(run: RunData) -> Table | None:
         "Tokens per document (kept documents, once each)",
         (Column("tokens", "text"), *_source_columns(sources)),
         rows,
+        in_summary=False,
     )
 
 
@@ -621,7 +624,8 @@ def versions_table(run: RunData) -> Table | None:
     found = (run.timing or {}).get("versions")
     if not found:
         return None
-    return Table("versions", "Versions", (Column("package", "text"), Column("version", "text")), tuple(sorted(found.items())))
+    columns = (Column("package", "text"), Column("version", "text"))
+    return Table("versions", "Versions", columns, tuple(sorted(found.items())), in_summary=False)
 
 
 def run_facts(run: RunData) -> str:

@@ -10,7 +10,7 @@ import pytest
 from corpus.config import SensitiveCategory, SensitiveConfig
 from corpus.reasons import Reason
 from corpus.record import Document
-from filters.sensitive import CheckReport, Folding, SensitiveRules, check_rule_file, explain
+from filters.sensitive import CheckReport, Folding, SensitiveRules, check_rule_file, explain, verdict_terms
 from pipelines.cli import main
 from tests.conftest import read_news
 
@@ -51,6 +51,7 @@ def test_pangu_threshold_three_distinct_kept_four_rejected(tmp_path: Path) -> No
     four = rules.judge(_with("据报道，有人利用赌博、博彩、六合彩和百家乐进行诈骗。"))
     assert four.removal is not None and four.removal.reason is Reason.SENSITIVE_WORDS
     assert four.removal.score == 4 and four.removal.detail == "test: 4 distinct hits > max_hits=3: 六合彩, 博彩, 百家乐, 赌博"
+    assert verdict_terms(four.removal.detail) == ("test", ["六合彩", "博彩", "百家乐", "赌博"])  # what the report counts
 
 
 def test_occurrences_mode_counts_repeats(tmp_path: Path) -> None:
