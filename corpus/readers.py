@@ -22,9 +22,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -858,3 +859,33 @@ def _warc_document(
             return error(Reason.UNDECODABLE_TEXT, f"{media} body decodes in no candidate encoding", body)
         return document(text)
     return error(Reason.UNSUPPORTED_CONTENT, f"content type {media!r} is not text", body[:SNIPPET_BYTES], len(block))
+
+
+_FORMATS_BY_NAME = (
+    ((".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson"), "jsonl"),
+    ((".json",), "json"),
+    ((".parquet",), "parquet"),
+    ((".warc", ".warc.gz"), "warc"),
+    ((".tsv",), "tsv"),
+    ((".csv",), "csv"),
+    ((".txt", ".txt.gz", ".md"), "text"),
+)
+
+
+def format_from_name(path: str) -> str | None:
+    """The reader format a file's name tells (None: it does not)."""
+    lowered = path.lower()
+    for endings, name in _FORMATS_BY_NAME:
+        if lowered.endswith(endings):
+            return name
+    return None
+
+
+def read_texts(paths: Sequence[str], fmt: str | None = None, text_field: str = "text") -> Iterator[tuple[str, Document | None]]:
+    """``(path, document)`` for the documents of files outside a run (training files, dev
+    sets), each read with the format its name tells (or ``fmt``); ``None`` for a record
+    that is an error or holds no text. The files must exist and their formats be known."""
+    for path in paths:
+        source = SourceConfig(name="texts", paths=(path,), format=fmt or format_from_name(path), text_field=text_field)  # type: ignore[arg-type]
+        for doc in read_file(InputFile(path, os.path.basename(path)), source, ReadConfig()):
+            yield path, (None if doc.removal is not None or not doc.text.strip() else doc)

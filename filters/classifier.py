@@ -354,42 +354,32 @@ def report_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-_FORMATS = (
-    ((".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson"), "jsonl"),
-    ((".json",), "json"),
-    ((".parquet",), "parquet"),
-    ((".warc", ".warc.gz"), "warc"),
-    ((".tsv",), "tsv"),
-    ((".csv",), "csv"),
-    ((".txt", ".txt.gz", ".md"), "text"),
-)
-
-
 def guess_format(path: str) -> str:
     """The reader format of a training file, from its name."""
-    lowered = path.lower()
-    for endings, name in _FORMATS:
-        if lowered.endswith(endings):
-            return name
-    raise ClassifierError(f"{path}: cannot tell the format from the name; pass --format")
+    from corpus.readers import format_from_name
+
+    found = format_from_name(path)
+    if found is None:
+        raise ClassifierError(f"{path}: cannot tell the format from the name; pass --format")
+    return found
 
 
 def read_examples(paths: Sequence[str], negative: bool, fmt: str | None, text_field: str) -> tuple[list[Example], int]:
     """Examples from files in any format the readers take; (examples, records skipped as errors)."""
-    from corpus.config import InputFile, ReadConfig, SourceConfig
-    from corpus.readers import read_file
+    from corpus.readers import read_texts
 
-    examples: list[Example] = []
-    skipped = 0
     side = "negative" if negative else "positive"
     for path in paths:
         if not os.path.isfile(path):
             raise ClassifierError(f"--{side}: no such file: {path}")
-        source = SourceConfig(name=side, paths=(path,), format=fmt or guess_format(path), text_field=text_field)  # type: ignore[arg-type]
-        for doc in read_file(InputFile(path, os.path.basename(path)), source, ReadConfig()):
-            if doc.removal is not None or not doc.text.strip():
-                skipped += 1
-                continue
+        if fmt is None:
+            guess_format(path)  # a file whose format cannot be told fails before any reading
+    examples: list[Example] = []
+    skipped = 0
+    for path, doc in read_texts(paths, fmt, text_field):
+        if doc is None:
+            skipped += 1
+        else:
             examples.append(Example(f"{side}:{os.path.basename(path)}:{doc.doc_id}", negative, doc.text))
     return examples, skipped
 

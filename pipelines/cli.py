@@ -285,20 +285,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from pipelines.evaluate.lm import LanguageModelError
     from pipelines.evaluate.perplexity import evaluate_runs, summary
-    from pipelines.evaluate.review import SheetError, check_n, make_sheet, score_sheet, score_summary
+    from pipelines.evaluate.review import SheetError, make_sheet, score_sheet, score_summary
 
     modes = sum((bool(args.runs), args.review is not None, args.score is not None))
     if modes != 1:
         return _fail("evaluate: give RUN_DIR... --dev FILES, or --review RUN_DIR, or --score SHEET (one of them)")
+    if (args.review or args.score) and args.dev:
+        return _fail("evaluate: --dev is for comparing runs, not with --review or --score")
     try:
         if args.score is not None:
-            scores = score_sheet(args.score)
-            print(score_summary(scores))
-            if args.out:
-                write_atomic(args.out, (json.dumps(scores, ensure_ascii=False, indent=2) + "\n").encode())
-            return EXIT_OK
-        if args.review is not None:
-            check_n(args.n)
+            figures: dict[str, Any] = score_sheet(args.score)
+            print(score_summary(figures))
+        elif args.review is not None:
             _require_finished_run(args.review)
             out = args.out or os.path.join(args.review, "review.csv")
             sheet = make_sheet(args.review, args.n, args.seed, out)
@@ -308,16 +306,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 f"zhcorpus evaluate --score {out}"
             )
             return EXIT_OK
-        if not args.dev:
-            raise ConfigError("evaluate: --dev FILES is needed to compare runs")
-        for run_dir in args.runs:
-            _require_finished_run(run_dir)
-        evaluation = evaluate_runs(args.runs, args.dev, args.sample_bytes, args.seed, args.dev_bytes, args.order, args.kenlm_bin)
+        else:
+            if not args.dev:
+                raise ConfigError("evaluate: --dev FILES is needed to compare runs")
+            for run_dir in args.runs:
+                _require_finished_run(run_dir)
+            figures = evaluate_runs(args.runs, args.dev, args.sample_bytes, args.seed, args.dev_bytes, args.order, args.kenlm_bin)
+            print(summary(figures))
     except (ConfigError, SheetError, LanguageModelError) as exc:
         return _fail(str(exc))
-    print(summary(evaluation))
     if args.out:
-        write_atomic(args.out, (json.dumps(evaluation, ensure_ascii=False, indent=2) + "\n").encode())
+        write_atomic(args.out, (json.dumps(figures, ensure_ascii=False, indent=2) + "\n").encode())
         print(f"written: {args.out}")
     return EXIT_OK
 
@@ -556,6 +555,13 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def _at_least_two(value: str) -> int:
+    number = _positive(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError("a review sheet needs at least 2 documents (half kept, half rejected)")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhcorpus", description="Chinese pretraining corpus pipeline (PanGu-style).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -646,11 +652,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dev", nargs="+", metavar="FILE", help="high-quality dev text, any format the readers take")
     evaluate.add_argument("--sample-bytes", type=_positive, default=20_000_000, help="kept text per run (default 20 MB)")
     evaluate.add_argument("--dev-bytes", type=_positive, default=5_000_000, help="dev text used at most (default 5 MB)")
-    evaluate.add_argument("--order", type=_positive, default=5, help="n-gram order of the character model (default 5)")
+    evaluate.add_argument("--order", type=_positive, default=5, help="n-gram order of the character model, 2 to 6 (default 5)")
     evaluate.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     evaluate.add_argument("--kenlm-bin", help="folder of KenLM's lmplz and build_binary (default: next to Python, PATH)")
     evaluate.add_argument("--review", metavar="RUN_DIR", help="write a review sheet of this run")
-    evaluate.add_argument("--n", type=int, default=200, help="documents in the review sheet (default 200)")
+    evaluate.add_argument("--n", type=_at_least_two, default=200, help="documents in the review sheet (default 200)")
     evaluate.add_argument("--score", metavar="SHEET", help="score a judged review sheet")
     evaluate.add_argument("--out", help="JSON of the figures (review: the sheet, default RUN_DIR/review.csv)")
 

@@ -7,10 +7,12 @@ with Debian's boost (``make kenlm`` puts them next to the virtualenv's Python).
 
 Tokens are characters: Chinese needs no segmentation that way, and two runs' models share
 one kind of vocabulary whatever their text. Each non-empty line of a document is one
-sentence; white space inside a line becomes ``▁``; control characters are dropped. The
-perplexity counts every character and each line's end (``</s>``); characters the model
-never saw score as ``<unk>`` and are counted apart (``oov``), since a model trained on
-less varied text meets more of them.
+sentence; every white-space character inside a line (Python's ``str.isspace``, a superset
+of what KenLM splits on) becomes ``▁``; other control and format characters are dropped.
+The perplexity counts every character and each line's end (``</s>``). Characters the
+model never saw score as ``<unk>``, whose probability depends on the model (the less text,
+the likelier): scores of models that know different characters are compared over the
+tokens every one of them knows (``Scores.perplexity_over``).
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 SPACE = "\u2581"
 """What a white-space character inside a line becomes (KenLM splits tokens at spaces)."""
 ORDER = 5
 """Characters of context plus one: 5-grams of characters, a few Chinese words."""
+MIN_ORDER, MAX_ORDER = 2, 6
+"""lmplz needs bigrams at least; the kenlm module is compiled for up to 6-grams."""
 TOOLS = ("lmplz", "build_binary")
 
 
@@ -70,46 +76,62 @@ def find_tool(name: str, directory: str | None = None) -> str:
 
 
 @dataclass(frozen=True)
-class Score:
-    tokens: int
-    """Characters and line ends scored."""
-    log10_prob: float
-    oov: int
-    """Tokens the model did not know (scored as <unk>)."""
-    oov_log10_prob: float
+class Scores:
+    """Every dev token's log10 probability under one model, and whether it was unknown."""
+
+    log10_probs: np.ndarray
+    oov: np.ndarray
+    """True where the model did not know the token (scored as <unk>)."""
 
     @property
-    def perplexity(self) -> float:
-        return 10 ** (-self.log10_prob / self.tokens) if self.tokens else math.nan
+    def tokens(self) -> int:
+        return len(self.log10_probs)
 
     @property
-    def perplexity_known(self) -> float:
-        """Perplexity over the tokens the model knew."""
-        known = self.tokens - self.oov
-        return 10 ** (-(self.log10_prob - self.oov_log10_prob) / known) if known else math.nan
+    def oov_count(self) -> int:
+        return int(self.oov.sum())
 
     @property
     def oov_rate(self) -> float:
-        return self.oov / self.tokens if self.tokens else 0.0
+        return self.oov_count / self.tokens if self.tokens else math.nan
+
+    @property
+    def perplexity(self) -> float:
+        """Over every token, <unk> included (only comparable between models that know the
+        same characters)."""
+        return self.perplexity_over(np.ones(self.tokens, dtype=bool))
+
+    def perplexity_over(self, mask: np.ndarray) -> float:
+        """Over the tokens where ``mask`` is true (e.g. those every compared model knows)."""
+        counted = int(mask.sum())
+        return float(10 ** (-float(self.log10_probs[mask].sum(dtype=np.float64)) / counted)) if counted else math.nan
 
 
 def train(texts: Iterable[str], out: str, order: int = ORDER, kenlm_bin: str | None = None, memory: str = "1G") -> str:
     """Estimate a character ``order``-gram model of ``texts`` and write it, packed, to
-    ``out``. One thread's worth of work; the same texts give the same model."""
+    ``out``; the same texts give the same model."""
+    if not MIN_ORDER <= order <= MAX_ORDER:
+        raise LanguageModelError(f"order {order}: KenLM here takes {MIN_ORDER} to {MAX_ORDER}")
     lmplz, build_binary = (find_tool(name, kenlm_bin) for name in TOOLS)
     with tempfile.TemporaryDirectory(prefix="zhcorpus-lm-") as work:
         arpa = os.path.join(work, "model.arpa")
         command = [lmplz, "-o", str(order), "-S", memory, "-T", work, "--discount_fallback", "--arpa", arpa]
-        with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
-            assert process.stdin is not None and process.stderr is not None
-            try:
-                for text in texts:
-                    for sentence in char_sentences(text):
-                        process.stdin.write(sentence.encode("utf-8") + b"\n")
-                process.stdin.close()
-            except BrokenPipeError:
-                pass  # lmplz stopped early: its message follows
-            errors = process.stderr.read().decode("utf-8", "replace")
+        sentences = 0
+        with open(os.path.join(work, "lmplz.log"), "w+b") as log:  # a file: a full pipe cannot block lmplz
+            with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log) as process:
+                assert process.stdin is not None
+                try:
+                    for text in texts:
+                        for sentence in char_sentences(text):
+                            process.stdin.write(sentence.encode("utf-8") + b"\n")
+                            sentences += 1
+                    process.stdin.close()
+                except BrokenPipeError:
+                    pass  # lmplz stopped early: its message is in the log
+            log.seek(0)
+            errors = log.read().decode("utf-8", "replace")
+        if sentences == 0:
+            raise LanguageModelError("no text to train a language model on")
         if process.returncode != 0:
             raise LanguageModelError(f"lmplz failed (exit {process.returncode}): {errors.strip()[-800:]}")
         packed = subprocess.run([build_binary, arpa, out], capture_output=True, text=True)
@@ -133,15 +155,12 @@ class Model:
     def order(self) -> int:
         return int(self._model.order)
 
-    def score(self, texts: Iterable[str]) -> Score:
-        tokens = oov = 0
-        total = unknown = 0.0
+    def score(self, texts: Iterable[str]) -> Scores:
+        probs: list[float] = []
+        unknown: list[bool] = []
         for text in texts:
             for sentence in char_sentences(text):
                 for log10_prob, _, is_oov in self._model.full_scores(sentence, bos=True, eos=True):
-                    tokens += 1
-                    total += log10_prob
-                    if is_oov:
-                        oov += 1
-                        unknown += log10_prob
-        return Score(tokens, total, oov, unknown)
+                    probs.append(log10_prob)
+                    unknown.append(is_oov)
+        return Scores(np.asarray(probs, dtype=np.float64), np.asarray(unknown, dtype=bool))

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from corpus import writers
-from corpus.config import ConfigError
 from corpus.ids import stable_hash
 from corpus.record import Document
 from sampling.training_sample import run_report
@@ -68,7 +67,7 @@ def make_sheet(run_dir: str, n: int, seed: int, out: str) -> dict[str, Any]:
     kept = (doc for folder in kept_folders for doc in _documents(run_dir, folder))
     for rank, doc in _smallest(kept, n - len(chosen), seed, "kept"):
         chosen.append(("kept", rank, doc))
-    chosen.sort(key=lambda item: item[1])  # kept and rejected mixed: the reader does not know which is which
+    chosen.sort(key=lambda item: item[1])  # kept and rejected mixed, not in blocks
     buffer = io.StringIO(newline="")
     sheet = csv.writer(buffer)
     sheet.writerow(COLUMNS)
@@ -78,7 +77,8 @@ def make_sheet(run_dir: str, n: int, seed: int, out: str) -> dict[str, Any]:
             f"{v.stage}/{v.reason.value}{'' if v.enforced else ' (annotate)'}: {v.detail}"[:300] for v in doc.verdicts
         )
         sheet.writerow(
-            (
+            _cell(value)
+            for value in (
                 row,
                 "",
                 outcome,
@@ -94,6 +94,44 @@ def make_sheet(run_dir: str, n: int, seed: int, out: str) -> dict[str, Any]:
     writers.write_atomic(out, ("\ufeff" + buffer.getvalue()).encode("utf-8"))  # the mark: spreadsheets read UTF-8
     outcomes = [outcome for outcome, _, _ in chosen]
     return {"rows": len(chosen), "kept": outcomes.count("kept"), "rejected": outcomes.count("rejected"), "stages": stages}
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+cmd|...``)
+    gets a leading apostrophe, which spreadsheets show as text; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _read_rows(path: str) -> list[dict[str, str]]:
+    """A sheet as saved by zhcorpus or a spreadsheet: UTF-8 (with or without a byte-order
+    mark) or GB18030 (a Chinese Windows "CSV" save), comma or semicolon separated, header
+    names in any case; rows with nothing in them are left out."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise SheetError(f"{path}: unreadable ({exc})") from exc
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SheetError(f"{path}: neither UTF-8 nor GB18030; save it as CSV UTF-8")
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    try:
+        header, *body = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except (csv.Error, ValueError) as exc:
+        raise SheetError(f"{path}: not a CSV review sheet ({exc or 'empty'})") from exc
+    names = [name.strip().lower() for name in header]
+    return [dict(zip(names, row, strict=False)) for row in body if any(cell.strip() for cell in row)]
 
 
 def _judgement(value: str, row: str) -> bool | None:
@@ -113,27 +151,24 @@ def _judgement(value: str, row: str) -> bool | None:
 def score_sheet(path: str) -> dict[str, Any]:
     """Precision per stage of the rejections (judged bad / judged) and of the kept set
     (judged good / judged), from a filled sheet."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SheetError(f"{path}: unreadable ({exc})") from exc
+    rows = _read_rows(path)
     missing = {"row", "judgement", "outcome", "stage"} - set(rows[0] if rows else COLUMNS)
     if missing or not rows:
         raise SheetError(f"{path}: not a review sheet ({'no rows' if not rows else 'missing ' + ', '.join(sorted(missing))})")
     groups: dict[str, dict[str, int]] = {}
     unjudged = 0
     for row in rows:
-        judged = _judgement(row["judgement"] or "", row["row"])
+        judged = _judgement(row.get("judgement") or "", row.get("row", "?"))
         if judged is None:
             unjudged += 1
             continue
-        if row["outcome"] == "kept":
+        outcome = (row.get("outcome") or "").strip()
+        if outcome == "kept":
             group, right = "kept", judged
-        elif row["outcome"] == "rejected":
-            group, right = f"rejected by {row['stage']}", not judged
+        elif outcome == "rejected":
+            group, right = f"rejected by {(row.get('stage') or '').strip()}", not judged
         else:
-            raise SheetError(f"row {row['row']}: outcome {row['outcome']!r} is neither kept nor rejected")
+            raise SheetError(f"row {row.get('row', '?')}: outcome {outcome!r} is neither kept nor rejected")
         counts = groups.setdefault(group, {"judged": 0, "right": 0})
         counts["judged"] += 1
         counts["right"] += int(right)
@@ -152,8 +187,3 @@ def score_summary(scores: dict[str, Any]) -> str:
         "a kept document when it is good"
     )
     return "\n".join(lines)
-
-
-def check_n(n: int) -> None:
-    if n < 2:
-        raise ConfigError(f"--n {n}: a sheet needs at least 2 documents (half kept, half rejected)")

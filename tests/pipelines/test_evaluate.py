@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from corpus import writers
+from corpus.record import Document
 from pipelines.cli import main
 from pipelines.evaluate import lm
 from pipelines.evaluate.review import score_sheet
@@ -86,7 +87,7 @@ def test_a_model_knows_its_own_text_better_than_other_text(sample_dir: Path, tmp
     own, held_out, other = model.score(news[:50]), model.score(news[200:]), model.score(reviews)
     assert own.perplexity < held_out.perplexity < other.perplexity
     assert own.tokens == sum(len(line.split()) + 1 for text in news[:50] for line in lm.char_sentences(text))  # + </s>
-    assert other.oov > 0 and other.perplexity_known < other.perplexity
+    assert other.oov_count > 0 and other.perplexity_over(~other.oov) < other.perplexity
 
 
 def test_char_sentences() -> None:
@@ -103,6 +104,7 @@ def test_the_run_without_its_rules_scores_worse_on_the_dev_set(root: Path, runs:
     assert evaluation["sample_bytes"] == 600_000
     assert 600_000 - 4 < first["sample_bytes"] <= 600_000 and 600_000 - 4 < second["sample_bytes"] <= 600_000  # one character
     assert first["perplexity"] < second["perplexity"]
+    assert evaluation["dev_tokens_compared"] <= min(first["dev_tokens"] - first["oov"], second["dev_tokens"] - second["oov"])
     assert 'sources[web].stages: ["clean", "dedup"] -> ["dedup"]' in second["config_changes_from_first"]
     again = tmp_path / "again.json"
     assert main([*args[:-1], str(again)]) == 0  # identical runs, identical scores
@@ -170,6 +172,39 @@ def test_review_sheet_round_trip(runs: tuple[Path, Path], tmp_path: Path, capsys
     assert "row 4: judgement 'maybe'" in capsys.readouterr().err
 
 
+def test_the_sheet_is_safe_in_a_spreadsheet_and_reads_back_as_spreadsheets_save_it(
+    runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    clean, _ = runs
+    planted = tmp_path / "planted"
+    shutil.copytree(clean, planted)
+    kept = writers.read_written(str(planted), "kept/ebooks")
+    for path in (planted / "kept" / "ebooks").iterdir():
+        path.unlink()
+    # kept documents whose text a spreadsheet would run as a formula
+    formulas = [Document(d.doc_id, d.source, '=HYPERLINK("http://x","点我")' + d.text, d.meta, d.verdicts) for d in kept]
+    writers.write_shard(str(planted), "kept/ebooks", 0, 1, formulas, "jsonl")
+    sheet = tmp_path / "sheet.csv"
+    assert main(["evaluate", "--review", str(planted), "--n", "200", "--out", str(sheet)]) == 0
+    text = sheet.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK(" in text and ',"=HYPERLINK(' not in text
+    with open(sheet, encoding="utf-8-sig", newline="") as handle:
+        header, *body = list(csv.reader(handle))
+    judgement, outcome = header.index("judgement"), header.index("outcome")
+    for row in body:
+        row[judgement] = "good" if row[outcome] == "kept" else "bad"
+    # as a spreadsheet on a Chinese Windows machine saves it: GB18030, semicolons, the header in capitals, blank rows
+    saved = tmp_path / "saved.csv"
+    lines = [
+        ";".join(cell.replace(";", ",").replace("\n", " ").replace('"', "") for cell in row)
+        for row in [[h.upper() for h in header], *body]
+    ]
+    saved.write_bytes("\r\n".join([*lines, ";;;;", ""]).encode("gb18030", "replace"))
+    scores = score_sheet(str(saved))
+    assert scores["rows"] == len(body) and scores["unjudged"] == 0
+    assert all(group["precision"] == 1.0 for group in scores["groups"].values())
+
+
 def test_evaluate_errors_are_clear(
     root: Path, runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -184,6 +219,16 @@ def test_evaluate_errors_are_clear(
         main(["evaluate", str(clean), "--dev", str(root / "dev.jsonl"), "--kenlm-bin", str(tmp_path), "--review", str(clean)])
         == 2
     )
+    assert main(["evaluate", str(clean), "--dev", str(root / "dev.jsonl"), "--sample-bytes", "1000"]) == 2
+    assert "too small for a language model" in capsys.readouterr().err
+    assert main(["evaluate", str(clean), "--dev", str(root / "dev.jsonl"), "--order", "9"]) == 2
+    assert "--order 9" in capsys.readouterr().err
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text('{"id": "1", "text": "\\u200b\\u200c"}\n', encoding="utf-8")
+    assert main(["evaluate", str(clean), "--dev", str(blank), "--sample-bytes", "200000"]) == 2
+    assert "no characters to score" in capsys.readouterr().err
+    with pytest.raises(lm.LanguageModelError, match="no text"):
+        lm.train(["\u200b", " "], str(tmp_path / "empty.klm"))
     empty_bin = tmp_path / "bin"
     empty_bin.mkdir()
     with pytest.raises(lm.LanguageModelError, match="make kenlm"):
