@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -49,3 +50,16 @@ def read_news() -> list[Document]:
 
 def reasons(docs: Iterable[Document]) -> list[str | None]:
     return [doc.removal.reason.value if doc.removal else None for doc in docs]
+
+
+def copy_sample_slice(sample_dir: Path, root: Path, warc: str, man_pages: int) -> None:
+    """A small real corpus under ``root``: one WARC file of web pages (web/), the first
+    ``man_pages`` man1 pages in zh_CN and zh_TW (encyclopedia/), and the fortunes (ebooks/)."""
+    (root / "web").mkdir()
+    shutil.copy(sample_dir / "web" / warc, root / "web")
+    for lang in ("zh_CN", "zh_TW"):
+        (root / "encyclopedia" / lang).mkdir(parents=True)
+        for page in sorted((sample_dir / "encyclopedia" / lang / "man1").glob("*.txt"))[:man_pages]:
+            shutil.copy(page, root / "encyclopedia" / lang / page.name)
+    (root / "ebooks").mkdir()
+    shutil.copy(sample_dir / "ebooks" / "fortunes-zh.jsonl.gz", root / "ebooks")

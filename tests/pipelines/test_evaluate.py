@@ -15,6 +15,7 @@ from corpus.record import Document
 from pipelines.cli import main
 from pipelines.evaluate import lm
 from pipelines.evaluate.review import score_sheet
+from tests.conftest import copy_sample_slice
 from tests.sampling.conftest import real_documents
 
 CONFIG = """
@@ -46,14 +47,7 @@ JUNK = [  # what the clean stage exists to remove: navigation, menus, English bo
 @pytest.fixture(scope="module")
 def root(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("evaluate")
-    (root / "web").mkdir()
-    shutil.copy(sample_dir / "web" / "libreoffice-help-zh-tw-00001.warc.gz", root / "web")
-    for lang in ("zh_CN", "zh_TW"):
-        (root / "encyclopedia" / lang).mkdir(parents=True)
-        for page in sorted((sample_dir / "encyclopedia" / lang / "man1").glob("*.txt"))[:60]:
-            shutil.copy(page, root / "encyclopedia" / lang / page.name)
-    (root / "ebooks").mkdir()
-    shutil.copy(sample_dir / "ebooks" / "fortunes-zh.jsonl.gz", root / "ebooks")
+    copy_sample_slice(sample_dir, root, "libreoffice-help-zh-tw-00001.warc.gz", man_pages=60)
     junk = [{"id": f"junk-{i}", "text": JUNK[i % 2] + f"\n第{i}页"} for i in range(3000)]
     (root / "ebooks" / "junk.jsonl").write_text(
         "\n".join(json.dumps(d, ensure_ascii=False) for d in junk) + "\n", encoding="utf-8"

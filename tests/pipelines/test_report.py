@@ -18,6 +18,7 @@ from filters import classifier
 from pipelines.cli import main
 from pipelines.report.render import format_value
 from sampling import tokenizer as tk
+from tests.conftest import copy_sample_slice
 from tests.sampling.conftest import real_documents
 
 INJECTION = '<script>alert("x")</script><img src=x onerror="alert(1)">'
@@ -66,14 +67,7 @@ shards:
 @pytest.fixture(scope="module")
 def root(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("report")
-    (root / "web").mkdir()
-    shutil.copy(sample_dir / "web" / "libreoffice-help-zh-tw-00002.warc.gz", root / "web")
-    for lang in ("zh_CN", "zh_TW"):
-        (root / "encyclopedia" / lang).mkdir(parents=True)
-        for page in sorted((sample_dir / "encyclopedia" / lang / "man1").glob("*.txt"))[:30]:
-            shutil.copy(page, root / "encyclopedia" / lang / page.name)
-    (root / "ebooks").mkdir()
-    shutil.copy(sample_dir / "ebooks" / "fortunes-zh.jsonl.gz", root / "ebooks")
+    copy_sample_slice(sample_dir, root, "libreoffice-help-zh-tw-00002.warc.gz", man_pages=30)
     planted = [  # a gambling page whose id and text try to inject into the report; a broken line
         json.dumps(
             {"id": f"planted{INJECTION}", "text": f"赌场开业，赌博、博彩、百家乐、六合彩应有尽有。{INJECTION}"},
