@@ -77,7 +77,7 @@ def measured(command: list[str], log: Path) -> dict[str, Any]:
 
 
 class RunFailed(Exception):
-    pass
+    """A measured command exited with an error."""
 
 
 def build_input(setup: Setup, copies: int, per_source: int | None = None) -> tuple[Path, float, int]:
