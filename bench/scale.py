@@ -125,7 +125,7 @@ def zhcorpus_config(setup: Setup, folder: Path, stages: list[str], shards: bool)
     lines += ["stages:", "  clean:", "    convert: t2s"]
     if "spam" in stages:
         lines += ["  spam:", f"    model: {setup.spam_model}", "    threshold: 0.9"]
-    lines += ["output:", "  format: jsonl.gz"]
+    lines += ["output:", "  format: jsonl"]  # outputs are measured, not kept: no compression
     if shards:
         lines += ["shards:", f"  tokenizer: {setup.tokenizer}", "  shard_tokens: 50000000", "  formats: [megatron]"]
     path = folder / f"zhcorpus-{'-'.join(stages)}{'-shards' if shards else ''}.yaml"
