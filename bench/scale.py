@@ -85,7 +85,11 @@ def build_input(setup: Setup, copies: int, per_source: int | None = None) -> tup
     Built once: the folder's DONE file records its size."""
     folder = setup.work / (f"input-x{copies}" + (f"-{per_source}" if per_source else ""))
     marker = folder / "DONE"
-    if not marker.exists():
+    try:
+        facts = json.loads(marker.read_text())
+    except (OSError, ValueError):  # not built yet, or by an older version of this script
+        facts = None
+    if facts is None:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         by_source: dict[str, list[Any]] = {}
@@ -100,8 +104,8 @@ def build_input(setup: Setup, copies: int, per_source: int | None = None) -> tup
                         handle.write(json.dumps({"id": f"{copy}:{doc.doc_id}", "text": text}, ensure_ascii=False) + "\n")
                         size += len(text.encode())
                         count += 1
-        marker.write_text(json.dumps({"mb": size / 1e6, "docs": count}))
-    facts = json.loads(marker.read_text())
+        facts = {"mb": size / 1e6, "docs": count}
+        marker.write_text(json.dumps(facts))
     return folder, facts["mb"], facts["docs"]
 
 
