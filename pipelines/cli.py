@@ -50,6 +50,9 @@ def _fail(message: str, code: int = EXIT_BAD_CONFIG) -> int:
     return code
 
 
+DASK_RUNNER = "pipelines.dask_runner.DaskRunner"
+"""``--runner DaskRunner`` means zhcorpus's Dask runner (Beam's own cannot run the graph)."""
+
 STAGING = ".staging"
 """A run writes here and is moved into place only when it has finished: a failed or killed
 run never touches the outputs of the run before it."""
@@ -92,11 +95,19 @@ def _publish(staging: str, out_dir: str) -> None:
 def _beam_options(args: argparse.Namespace, extra: list[str]) -> Any:
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    options = [f"--runner={args.runner}", "--default_sdk_harness_log_level=WARNING", *extra]
+    import pipelines.dask_runner  # noqa: F401 - registers the --dask_* options
+
+    runner = DASK_RUNNER if args.runner in ("DaskRunner", "dask") else args.runner
+    options = [f"--runner={runner}", "--default_sdk_harness_log_level=WARNING", *extra]
     if args.runner in ("DirectRunner", "direct") and not any(o.startswith("--direct_running_mode") for o in extra):
         workers = args.workers or os.cpu_count() or 1
         mode = "multi_processing" if workers > 1 else "in_memory"
         options += [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
+    if runner == DASK_RUNNER:
+        if args.dask_address:
+            options.append(f"--dask_address={args.dask_address}")
+        if args.workers:
+            options.append(f"--dask_workers={args.workers}")
     pipeline_options = PipelineOptions(options)
     parsers: list[Any] = []  # Beam only logs options it does not know; a typo must stop the run
     pipeline_options.get_all_options(add_extra_args_fn=parsers.append)
@@ -572,7 +583,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config")
     run.add_argument("--out", required=True, help="output folder (kept/, rejected/, errors/, stats/)")
     run.add_argument("--runner", default="DirectRunner", help="Beam runner (default: DirectRunner)")
-    run.add_argument("--workers", type=_non_negative, default=0, help="DirectRunner worker processes (default: all cores)")
+    run.add_argument(
+        "--workers",
+        type=_non_negative,
+        default=0,
+        help="worker processes of the DirectRunner or local Dask cluster (default: all cores)",
+    )
+    run.add_argument(
+        "--dask-address", help="with --runner DaskRunner: the scheduler of a running cluster (default: start a local one)"
+    )
     run.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     run.add_argument("--progress-seconds", type=float, default=30.0, help="seconds between progress lines (<0: none)")
     run.add_argument("--no-shards", action="store_true", help="stop at the kept documents even if the config has shards")
@@ -668,7 +687,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--config", required=True)
     build.add_argument("--run", required=True, help="a finished run's output folder")
     build.add_argument("--runner", default="DirectRunner", help="Beam runner (default: DirectRunner)")
-    build.add_argument("--workers", type=_non_negative, default=0, help="DirectRunner worker processes (default: all cores)")
+    build.add_argument(
+        "--workers",
+        type=_non_negative,
+        default=0,
+        help="worker processes of the DirectRunner or local Dask cluster (default: all cores)",
+    )
+    build.add_argument("--dask-address", help="with --runner DaskRunner: the scheduler of a running cluster")
     inspect_shards = shards_commands.add_parser("inspect", help="statistics of shard files, and a few sequences decoded")
     inspect_shards.add_argument("path", help="a run folder, its shards/ folder, or one .parquet/.idx/.bin file")
     inspect_shards.add_argument("--tokenizer", help="model to decode with (default: the one in the run's stats/shards.json)")
