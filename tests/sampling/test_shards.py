@@ -53,9 +53,11 @@ def config_for(model: str, mix: dict[str, dict[str, float]], **shards: Any) -> R
     )
 
 
-def build(config: RunConfig, run: Path, out: Path, workers: int = 1) -> dict[str, Any]:
+def build(config: RunConfig, run: Path, out: Path, workers: int = 1, runner: str = "DirectRunner") -> dict[str, Any]:
     mode = ["--direct_running_mode=in_memory"] if workers == 1 else ["--direct_running_mode=multi_processing"]
     options = PipelineOptions(["--runner=DirectRunner", *mode, f"--direct_num_workers={workers}"])
+    if runner == "DaskRunner":
+        options = PipelineOptions(["--runner=pipelines.dask_runner.DaskRunner", f"--dask_workers={workers}"])
     with beam.Pipeline(options=options) as pipeline:
         build_shards_pipeline(pipeline, config, str(run), str(out))
     return json.loads((out / SHARD_STATS).read_text(encoding="utf-8"))
@@ -125,6 +127,13 @@ def test_rerun_with_more_workers_is_byte_identical(weighted: tuple, tmp_path: Pa
     config, run, out, _ = weighted
     build(config, run, tmp_path / "again", workers=2)
     assert digests(tmp_path / "again") == digests(out)
+
+
+def test_shards_built_on_dask_are_byte_identical(weighted: tuple, tmp_path: Path) -> None:
+    """The global shuffle and packing give the same shards on zhcorpus's Dask runner."""
+    config, run, out, _ = weighted
+    build(config, run, tmp_path / "dask", workers=2, runner="DaskRunner")
+    assert digests(tmp_path / "dask") == digests(out)
 
 
 def test_parquet_loads_with_hugging_face_datasets_and_equals_megatron(

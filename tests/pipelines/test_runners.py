@@ -1,0 +1,127 @@
+"""The same run on every runner gives byte-identical outputs: the DirectRunner (the
+reference, one worker, in conftest), zhcorpus's Dask runner on a local cluster it starts
+and on a cluster given by address, and Beam's PortableRunner against a local job service
+with the LOOPBACK environment (the path Flink's and Spark's job servers take)."""
+
+from __future__ import annotations
+
+import ast
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.dask_runner import DaskRunner, code_fingerprint
+from tests.pipelines.conftest import fingerprint, run_zhcorpus
+
+
+def test_dask_local_cluster_matches_the_direct_runner(slice_config: Path, finished_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dask"
+    assert run_zhcorpus(slice_config, out, "--runner", "DaskRunner", "--workers", "2") == 0
+    assert fingerprint(out) == fingerprint(finished_run)
+    timing = (out / "stats" / "timing.json").read_text(encoding="utf-8")
+    assert '"clean"' in timing and '"mb_s_per_core"' in timing, "the step counters came back from the Dask workers"
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[str]:
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_cluster_by_address_matches_and_reruns_identically(
+    slice_config: Path, finished_run: Path, dask_cluster: str, tmp_path: Path
+) -> None:
+    for attempt in ("first", "second"):
+        out = tmp_path / attempt
+        assert run_zhcorpus(slice_config, out, "--runner", "DaskRunner", "--dask-address", dask_cluster) == 0
+        assert fingerprint(out) == fingerprint(finished_run), attempt
+
+
+def test_dask_runner_semantics_on_a_small_graph(dask_cluster: str, tmp_path: Path) -> None:
+    """Tagged outputs stay apart, side inputs arrive whole, groups are complete, every
+    branch runs (not only the last), counters are summed over workers."""
+
+    class Split(beam.DoFn):
+        def setup(self) -> None:
+            self.seen = Metrics.counter("test", "seen")
+
+        def process(self, number: int, odd_ones: list[int]):  # type: ignore[no-untyped-def]
+            self.seen.inc()
+            yield beam.pvalue.TaggedOutput("odd", number) if number in odd_ones else number
+
+    def write(value: object, name: str) -> None:
+        (tmp_path / name).write_text(repr(value), encoding="utf-8")
+
+    pipeline = beam.Pipeline(runner=DaskRunner(), options=PipelineOptions([f"--dask_address={dask_cluster}"]))
+    numbers = pipeline | "Numbers" >> beam.Create(range(1000)) | beam.Reshuffle()
+    odd = pipeline | "Odd" >> beam.Create(range(1, 1000, 2))
+    split = numbers | beam.ParDo(Split(), odd_ones=beam.pvalue.AsList(odd)).with_outputs("odd", main="even")
+    _ = split.even | "SumEven" >> beam.CombineGlobally(sum) | "WriteEven" >> beam.Map(write, "even")
+    _ = split.odd | "CountOdd" >> beam.combiners.Count.Globally() | "WriteOdd" >> beam.Map(write, "odd")
+    groups = split.even | beam.Map(lambda n: (f"k{n % 7}", n)) | beam.GroupByKey() | beam.MapTuple(lambda k, v: (k, len(v)))
+    _ = groups | beam.combiners.ToList() | beam.Map(lambda pairs: write(sorted(pairs), "groups"))
+    result = pipeline.run()
+    assert (tmp_path / "even").read_text() == str(sum(range(0, 1000, 2)))
+    assert (tmp_path / "odd").read_text() == "500"
+    counts = dict(ast.literal_eval((tmp_path / "groups").read_text()))
+    assert sum(counts.values()) == 500 and counts["k0"] == len(range(0, 1000, 14))
+    seen = result.metrics().query()["counters"]
+    assert [(c.key.metric.name, c.committed) for c in seen] == [("seen", 1000)]
+
+
+def test_dask_runner_names_an_unreachable_scheduler(slice_config: Path, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"):
+        run_zhcorpus(
+            slice_config, tmp_path / "out", "--runner", "DaskRunner", "--dask-address", f"tcp://127.0.0.1:{port}",
+            "--dask_connect_seconds", "2",
+        )  # fmt: skip
+    assert time.monotonic() - started < 60
+
+
+def test_code_fingerprint_is_stable() -> None:
+    assert code_fingerprint() == code_fingerprint() and len(code_fingerprint()) == 64
+
+
+@pytest.fixture(scope="module")
+def job_service() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", f"--port={port}"]
+    service = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline or service.poll() is not None:
+                service.kill()
+                pytest.fail("Beam's local job service did not start")
+            time.sleep(0.2)
+    yield f"localhost:{port}"
+    service.terminate()
+    service.wait(timeout=30)
+
+
+def test_portable_runner_on_a_job_service_matches_the_direct_runner(
+    slice_config: Path, finished_run: Path, job_service: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "portable"
+    options = ("--runner", "PortableRunner", f"--job_endpoint={job_service}", "--environment_type=LOOPBACK")
+    assert run_zhcorpus(slice_config, out, *options) == 0
+    assert fingerprint(out) == fingerprint(finished_run)
