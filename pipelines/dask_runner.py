@@ -18,6 +18,8 @@ the workers; tasks are submitted as the graph is walked, so work starts at once:
 - ``GroupByKey`` -> the same shuffle, but by a CRC-32 of the key's deterministic encoding
   (Python's ``hash`` of a string differs between worker processes), grouped by encoded key
   inside each piece, in encoded-key order;
+- ``CombinePerKey`` -> Beam's ``LiftedCombinePerKey``: each partition is combined first and
+  only the accumulators are shuffled;
 - ``ParDo`` -> one task per partition running Beam's own ``DoFnRunner`` with every output
   tag kept apart and the side inputs passed in whole. A DoFn is set up once per worker
   process and run; its counters come back per task and are summed on the client.
@@ -54,6 +56,7 @@ from apache_beam.runners.common import DoFnRunner, Receiver
 from apache_beam.runners.runner import PipelineResult, PipelineRunner, PipelineState
 from apache_beam.runners.worker import statesampler
 from apache_beam.transforms import sideinputs
+from apache_beam.transforms.combiners import LiftedCombinePerKey
 from apache_beam.transforms.core import Windowing
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.counters import CounterFactory
@@ -72,9 +75,7 @@ class DaskOptions(PipelineOptions):
         parser.add_argument(
             "--dask_workers", type=int, default=None, help="workers of the local cluster (default: the CPU count)"
         )
-        parser.add_argument(
-            "--dask_connect_seconds", type=float, default=30.0, help="how long to try to reach --dask_address"
-        )
+        parser.add_argument("--dask_connect_seconds", type=float, default=30.0, help="how long to try to reach --dask_address")
         parser.add_argument(
             "--dask_partitions",
             type=int,
@@ -124,6 +125,10 @@ class _Replace(PTransformOverride):
 
 def _overrides() -> list[PTransformOverride]:
     return [
+        # first, since its replacement holds a GroupByKey: each partition combines its own
+        # values and only accumulators are shuffled (a CombineGlobally over every document
+        # otherwise sends them all to one task)
+        _Replace(beam.CombinePerKey, lambda transform: LiftedCombinePerKey(transform.fn, transform.args, transform.kwargs)),
         _Replace(beam.Create, lambda transform: _Create(tuple(transform.values))),
         _Replace(beam.Reshuffle, lambda transform: _Reshuffle()),
         _Replace(beam.GroupByKey, lambda transform: _GroupByKey()),
