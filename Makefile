@@ -18,7 +18,7 @@ KENLM := $(CACHE)/kenlm
 PEER := $(CACHE)/peer-venv
 KENLM_DEBS := cmake g++ libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev
 
-.PHONY: setup sample kenlm demo evaluate test lint bench bench-stages peer clean
+.PHONY: setup sample kenlm demo evaluate test lint bench bench-runners bench-stages peer clean
 
 setup: $(VENV)/.installed
 
@@ -124,6 +124,13 @@ $(PEER)/.installed:
 	$(PEER)/bin/pip install --quiet torch==2.13.0
 	$(PEER)/bin/pip install --quiet py-data-juicer==1.6.1 aiohttp==3.14.5 scipy==1.17.1 OpenCC==1.4.2
 	touch $@
+
+# The whole pipeline on 1 and 2 workers, DirectRunner and zhcorpus's Dask runner: speed-up,
+# peak memory of the main process and of the largest worker, and whether the outputs match.
+# COPIES=6 for the 223 MB input of `make bench` (default 2, 74 MB).
+COPIES ?= 2
+bench-runners: sample $(CACHE)/models/spam.bin $(CACHE)/tokenizer/sample.model
+	$(BIN)/python bench/runners.py --copies $(COPIES)
 
 # Each stage alone on the sample corpus (MB/s per core of its own work, peak memory).
 bench-stages: sample
