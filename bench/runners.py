@@ -30,7 +30,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from scale import Setup, build_input, zhcorpus_config  # noqa: E402
+from scale import build_input, parse_setup, zhcorpus_config  # noqa: E402
 
 RUNS = (("DirectRunner", 1), ("DirectRunner", 2), ("DaskRunner", 1), ("DaskRunner", 2))
 
@@ -71,14 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=2, help="copies of the sample corpus in the input (default 2)")
     parser.add_argument("--smoke", action="store_true", help="one copy of a slice, to check the script runs")
-    parser.add_argument("--work", type=Path, default=Setup.work, help="where inputs, logs and runs go (default .cache/bench)")
-    parser.add_argument("--spam-model", type=Path, default=Setup.spam_model, help="default: the one make demo trains")
-    parser.add_argument("--tokenizer", type=Path, default=Setup.tokenizer, help="default: the one make demo trains")
-    args = parser.parse_args()
-    setup = Setup(args.work, args.spam_model, args.tokenizer)
-    for needed in (setup.spam_model, setup.tokenizer):
-        if not needed.exists():
-            raise SystemExit(f"{needed} is missing: `make demo` trains it")
+    args, setup = parse_setup(parser)
     copies, per_source = (1, 300) if args.smoke else (args.copies, None)
     folder, megabytes, docs = build_input(setup, copies, per_source)
     config = zhcorpus_config(setup, folder, ["clean", "sensitive", "spam", "dedup"], shards=True)

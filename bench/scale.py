@@ -232,18 +232,25 @@ def per_core(megabytes: float, seconds: float, cores: int) -> float:
     return round(megabytes / seconds / cores, 3)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="one small copy: checks that the script works")
+def parse_setup(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, Setup]:
+    """Adds the options every benchmark here shares (--work, --spam-model, --tokenizer),
+    parses, and checks that the models exist."""
     parser.add_argument("--work", type=Path, default=Setup.work, help="where inputs, logs and runs go (default .cache/bench)")
     parser.add_argument("--spam-model", type=Path, default=Setup.spam_model, help="default: the one make demo trains")
     parser.add_argument("--tokenizer", type=Path, default=Setup.tokenizer, help="default: the one make demo trains")
     args = parser.parse_args()
     setup = Setup(args.work, args.spam_model, args.tokenizer)
-    cores = os.cpu_count() or 1
     for needed in (setup.spam_model, setup.tokenizer):
         if not needed.exists():
             raise SystemExit(f"{needed} is missing: `make demo` trains it")
+    return args, setup
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="one small copy: checks that the script works")
+    args, setup = parse_setup(parser)
+    cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, {platform.machine()}, Python {platform.python_version()}")
     print(f"versions: zhcorpus {version('zhcorpus')}, apache-beam {version('apache-beam')}, numpy {version('numpy')}")
     scales = [(1, 300)] if args.smoke else [(6, None), (11, None)]  # >= 200 MB and >= 400 MB
