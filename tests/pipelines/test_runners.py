@@ -125,3 +125,21 @@ def test_portable_runner_on_a_job_service_matches_the_direct_runner(
     options = ("--runner", "PortableRunner", f"--job_endpoint={job_service}", "--environment_type=LOOPBACK")
     assert run_zhcorpus(slice_config, out, *options) == 0
     assert fingerprint(out) == fingerprint(finished_run)
+
+
+def test_dask_runner_refuses_windowing_it_does_not_run_before_any_work(tmp_path: Path) -> None:
+    """Grouping outside the global window is refused while the graph is rewritten, before
+    a cluster is started or anything is read."""
+    from apache_beam.transforms import window
+
+    pipeline = beam.Pipeline(runner=DaskRunner(), options=PipelineOptions(["--dask_address=tcp://127.0.0.1:1"]))
+    _ = (
+        pipeline
+        | beam.Create([("a", 1)])
+        | beam.WindowInto(window.FixedWindows(60))
+        | beam.GroupByKey()
+        | beam.Map(lambda kv: (tmp_path / "ran").write_text("ran"))
+    )
+    with pytest.raises(NotImplementedError, match="groups in the global window only"):
+        pipeline.run()
+    assert not (tmp_path / "ran").exists()
