@@ -369,3 +369,37 @@ def test_conversion_runs_to_a_fixpoint_so_cleaning_is_idempotent() -> None:
     once = rules.judge(Document("a", "lenient", "薴"))
     assert once.text == "苎"
     assert rules.judge(Document("a", "lenient", once.text)).text == once.text
+
+
+def test_tw2sp_converts_once_when_no_traditional_character_is_left() -> None:
+    """tw2sp maps Taiwan's 程式 to the mainland's 程序, and mainland 程序 read as Taiwan's
+    word for a process to 进程: a second pass would turn "in the program" into "in the
+    process". One pass leaves no traditional-only character, so cleaning again does not
+    convert and the first pass stands (LibreOffice's Basic help, zh-TW)."""
+    rules = _rules(convert="tw2sp")
+    page = _web_pages("zh-tw")["text/sbasic/guide/sample_code.html"]
+    assert "在程式中讀取或編輯控制" in page.text
+    once = rules.judge(page)
+    assert "在程序中读取或编辑控制" in once.text and "在进程中" not in once.text
+    assert Reason.CONVERTED_TO_SIMPLIFIED.value in _reasons(once)
+    again = rules.judge(Document(page.doc_id, page.source, once.text, page.meta))
+    assert again.text == once.text and Reason.CONVERTED_TO_SIMPLIFIED.value not in _reasons(again)
+
+
+def test_char_table_counts_as_the_definitions_do() -> None:
+    """The one-pass counts against count_chars, count_chinese and the traditional set, on
+    every document of the sample's news, web pages and edge inputs."""
+    import opencc
+
+    from filters.clean import CharTable, traditional_characters
+
+    traditional = traditional_characters(opencc.OpenCC("t2s"))
+    table = CharTable(traditional)
+    texts = [doc.text for doc in _news()[:2000]] + [doc.text for doc in _web_pages("zh-tw").values()]
+    texts += ["", " \n\t\u3000\x1c\x85", "中文，ＡＢＣ１２３。", "說明與檔案𠀀𪚥㐀", "ひらがな한국어", "\ud800 lone surrogate"]
+    for text in texts:
+        counts = table.counts(text)
+        assert (counts.chars, counts.chinese) == (count_chars(text), count_chinese(text)), text[:40]
+        assert counts.traditional == sum(char in traditional for char in text), text[:40]
+    assert "說" in traditional and "说" not in traditional and "中" not in traditional
+    assert table.counts("說明與檔案").traditional_share == 0.6  # 明 and 案 are written alike in both
