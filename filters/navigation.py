@@ -33,10 +33,11 @@ _EXPLICIT_SEPARATORS = re.compile(r"\s*[|｜>＞»›/／·•]\s*")
 _SPACES = re.compile(r"\s+")
 _FULL_STOP = re.compile(r"[。！？]")
 _WORD_CHARACTER = re.compile(r"[^\W_]")
-_ANY_LINE = re.compile(r"^([^\n]+)(?:\n|$)", re.MULTILINE)
 _SENTENCE_LESS_LINE = re.compile(
     r"^([^\n。！？；，,;、]+)(?:\n|$)", re.MULTILINE
 )  # a letter, digit or ideograph: not a separator
+_REMEMBERED_LINES = 100_000
+"""Decisions kept per worker (forgotten all at once when full): a few MB at most."""
 
 
 class NavigationRules:
@@ -54,6 +55,7 @@ class NavigationRules:
         self._min_segments = min_segments
         self._max_segment_chars = max_segment_chars
         self._pattern_max_chars = pattern_max_chars
+        self._decisions: dict[str, bool] = {}
 
     def is_boilerplate(self, line: str, patterns: list[re.Pattern[str]] | None = None) -> bool:
         """Whether a line is navigation or boilerplate. ``patterns``: the patterns worth
@@ -98,24 +100,34 @@ class NavigationRules:
 
     def remove(self, text: str) -> tuple[str, int]:
         """(text without boilerplate lines, lines removed). Each pattern runs once over the
-        whole text (MULTILINE) to mark the lines it matches, and only lines that hold no
-        sentence punctuation reach the Python checks: a regex finds them in C."""
-        marked: set[int] = set()
+        whole text (MULTILINE) to find the lines it matches, and only lines that hold no
+        sentence punctuation reach the Python checks: a regex finds them in C. The checks'
+        answer for a line is remembered (a site repeats its menus on every page: 41,000
+        distinct of the sample's 133,000 such lines)."""
+        drop: set[int] = set()  # where the removed lines start
         for pattern in self._patterns:
             for match in pattern.finditer(text):
-                marked.add(text.rfind("\n", 0, match.start()) + 1)
-        removed = 0
-
-        def decide(match: re.Match[str]) -> str:
-            nonlocal removed
+                start = text.rfind("\n", 0, match.start()) + 1
+                end = text.find("\n", start)
+                line = text[start : end if end >= 0 else len(text)]
+                if line and self._footer_like(line.strip()):
+                    drop.add(start)
+        decisions = self._decisions
+        for match in _SENTENCE_LESS_LINE.finditer(text):
             line = match.group(1)
-            by_pattern = match.start() in marked and self._footer_like(line.strip())
-            if by_pattern or self.is_boilerplate(line, patterns=[]):
-                removed += 1
-                return ""
-            return match.group(0)
-
-        if marked:
-            text = _ANY_LINE.sub(lambda m: decide(m) if m.start() in marked else m.group(0), text)
-        cleaned = _SENTENCE_LESS_LINE.sub(decide, text)
-        return (cleaned, removed) if removed else (text, 0)
+            boilerplate = decisions.get(line)
+            if boilerplate is None:
+                if len(decisions) >= _REMEMBERED_LINES:
+                    decisions.clear()
+                boilerplate = decisions[line] = self.is_boilerplate(line, patterns=[])
+            if boilerplate:
+                drop.add(match.start())
+        if not drop:
+            return text, 0
+        pieces, position = [], 0
+        for start in sorted(drop):
+            pieces.append(text[position:start])
+            end = text.find("\n", start)
+            position = len(text) if end < 0 else end + 1  # the line and its line break
+        pieces.append(text[position:])
+        return "".join(pieces), len(drop)

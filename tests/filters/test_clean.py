@@ -319,6 +319,27 @@ def test_navigation_patterns_are_compiled_one_by_one(tmp_path: Path) -> None:
     assert navigation.remove(text) == ("正文第一行。\n正文最后一行。", 4)
 
 
+def test_remembered_line_decisions_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Navigation remembers its decision per line; a warm memory, and one forgotten every
+    few lines, remove exactly what a fresh one does, on real zh-CN help pages."""
+    from filters import navigation as module
+    from filters.clean import navigation_rules_path
+    from filters.navigation import NavigationRules
+    from filters.rulefile import load_rules
+
+    rules = load_rules(navigation_rules_path(CleanConfig()), allow_patterns=True)
+    pages = [doc.text for doc in list(_web_pages("zh-cn").values())[:300]]
+    fresh = [NavigationRules(rules).remove(text) for text in pages]
+    assert sum(lines for _, lines in fresh) > 1000
+    warm = NavigationRules(rules)
+    assert [warm.remove(text) for text in pages] == fresh
+    assert [warm.remove(text) for text in pages] == fresh
+    monkeypatch.setattr(module, "_REMEMBERED_LINES", 7)
+    forgetful = NavigationRules(rules)
+    assert [forgetful.remove(text) for text in pages] == fresh
+    assert len(forgetful._decisions) <= 7
+
+
 def test_symbols_keep_chinese_zero_and_repair_radicals() -> None:
     from filters.clean_text import fix_unicode, remove_symbols
 
