@@ -19,7 +19,7 @@ from corpus.readers import read_file
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict, make_meta
 from filters import clean_text
-from filters.clean import CleanPlan, CleanRules
+from filters.clean import CharTable, CleanPlan, CleanRules, count_chars, count_chinese, traditional_characters
 from filters.sensitive import SensitiveRules
 
 SETTINGS = settings(
@@ -160,3 +160,33 @@ def test_accounting_invariant_holds_and_merges(docs: list, split: int) -> None:
     result = stats.finish(whole, lists, docs_read=read, docs_written=len(built))
     assert stats.finish(stats.merge([left, right]), lists) == result
     assert sum(entry["docs_in"] for entry in result.values()) == len(built)
+
+
+SPACED = st.text(st.sampled_from(list(" \n\r\t\u3000\u2028\u2029\xa0\x1c\x85中文ab。")), max_size=60)
+
+
+@SETTINGS
+@given(text=st.one_of(SPACED, ANY_TEXT, CHINESE_ISH))
+def test_normalise_whitespace_is_its_definition(text: str) -> None:
+    """The fast paths (text already normal, only line breaks out of place) give what the
+    plain definition gives: every line's spaces collapsed and stripped, at most one blank
+    line in a row, the text stripped."""
+    import re
+
+    plain = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
+    plain = re.sub(r"\n{3,}", "\n\n", "\n".join(" ".join(line.split()) for line in plain.split("\n"))).strip()
+    assert clean_text.normalise_whitespace(text) == plain
+
+
+@SETTINGS
+@given(text=st.one_of(SPACED, ANY_TEXT, CHINESE_ISH))
+def test_char_table_counts_are_the_definitions(text: str) -> None:
+    counts = _char_table().counts(text)
+    assert (counts.chars, counts.chinese) == (count_chars(text), count_chinese(text))
+
+
+@cache
+def _char_table() -> CharTable:
+    import opencc
+
+    return CharTable(traditional_characters(opencc.OpenCC("t2s")))
