@@ -213,17 +213,19 @@ class CleanRules:
             text, counts = clean_text.mask_pii(text)
             for kind, count in counts.items():
                 repaired(_PII_REASONS[kind], count, f"{count} masked")
+        shortened = False  # by removed lines
         if doc.source in self._plan.web_sources and "navigation" not in off:
             text, lines = self._navigation.remove(text)
             if lines:
+                shortened = True
                 text = clean_text.normalise_whitespace(text)
                 repaired(Reason.NAVIGATION_REMOVED, lines, f"{lines} lines")
         deduplicated, lines, duplicate_share = clean_text.dedup_paragraphs(text, config.duplicate_paragraph_min_chars)
         if lines and "duplicate_paragraphs" not in off:
+            shortened = True
             text = deduplicated
             repaired(Reason.PARAGRAPHS_DEDUPLICATED, lines, f"{lines} repeated lines")
-        shortened = any(r.reason in (Reason.NAVIGATION_REMOVED, Reason.PARAGRAPHS_DEDUPLICATED) for r in repairs)
-        if converting and shortened and not any(r.reason is Reason.CONVERTED_TO_SIMPLIFIED for r in repairs):
+        if shortened and converting and not any(r.reason is Reason.CONVERTED_TO_SIMPLIFIED for r in repairs):
             # Removed English navigation can lift the traditional share over the bar:
             # measuring again keeps cleaning idempotent.
             text, title, char_counts = self._convert(text, title, repaired)
@@ -301,7 +303,7 @@ class CleanRules:
                 detail = f"{duplicate_share:.3f} of characters in repeated lines > {config.max_duplicate_line_share}"
                 reject(Reason.REPETITIVE_LINES, duplicate_share, detail)
             if chars >= REPETITION_MIN_CHARS and not decided():
-                top = clean_text.top_ngram_share(text, config.top_ngram_chars)
+                top = clean_text.top_ngram_share(text, config.top_ngram_chars, above=config.max_top_ngram_share)
                 if top > config.max_top_ngram_share:
                     detail = f"top {config.top_ngram_chars}-gram covers {top:.3f} > {config.max_top_ngram_share}"
                     reject(Reason.REPETITIVE_NGRAMS, top, detail)

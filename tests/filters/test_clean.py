@@ -424,3 +424,24 @@ def test_char_table_counts_as_the_definitions_do() -> None:
         assert counts.traditional == sum(char in traditional for char in text), text[:40]
     assert "說" in traditional and "说" not in traditional and "中" not in traditional
     assert table.counts("說明與檔案").traditional_share == 0.6  # 明 and 案 are written alike in both
+
+
+def test_top_ngram_share_with_a_bound_is_exact_above_it() -> None:
+    """``above`` skips the exact count only where the hashed histogram proves the share
+    cannot exceed it: on real news and a repetitive page the answers agree."""
+    from filters.clean_text import top_ngram_share
+
+    assert top_ngram_share("哈哈哈哈哈哈哈哈哈哈", 3) == 1.0
+    assert top_ngram_share("好评好评好评好评好评好评", 2) == 1.0
+    assert top_ngram_share("ab", 3) == 0.0
+    texts = [doc.text for doc in _news()[:1500]] + ["买买买，快来买！" * 40, "点击这里" * 30 + "正文" * 10]
+    skipped = 0
+    for limit in (0.0, 0.05, 0.1, 0.3):
+        for n in (1, 2, 3):
+            for text in texts:
+                exact, bounded = top_ngram_share(text, n), top_ngram_share(text, n, above=limit)
+                assert bounded == exact if exact > limit else bounded in (0.0, exact)
+                skipped += bounded != exact
+    assert skipped > 10_000  # the bound decides most of them
+    with pytest.raises(ValueError):
+        top_ngram_share("文本", 4)
