@@ -24,6 +24,7 @@ high-quality corpus as positives) and a GPT-3 style quality classifier. Here:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -45,6 +46,9 @@ CLASSES: dict[str, tuple[str, str]] = {"spam": ("ok", "spam"), "quality": ("high
 THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
 _ASCII_UPPER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 _LINE_END = re.compile(r"\n+")
+_NAN_ATTEMPTS = 3
+"""Training that diverges is tried again at half the learning rate, this many times in all."""
+log = logging.getLogger(__name__)
 
 
 class ClassifierError(Exception):
@@ -61,6 +65,8 @@ class ModelInfo:
     segment: str = "fast"
     model_bytes: int = 0
     model_sha256: str = ""
+    lr: float = 0.0
+    """The learning rate the model was trained at (0.0: not recorded, an older model)."""
 
     @property
     def score_label(self) -> str:
@@ -176,21 +182,35 @@ def train(examples: Sequence[Example], out_path: str, settings: TrainSettings): 
         empty = [label for label, count in counts.items() if count == 0]
         if empty:
             raise ClassifierError(f"training needs text of both classes; none labelled {', '.join(empty)} after preprocessing")
-        model = fasttext.train_supervised(
-            input=data,
-            epoch=settings.epoch,
-            lr=settings.lr,
-            wordNgrams=settings.word_ngrams,
-            dim=settings.dim,
-            bucket=settings.buckets,
-            minCount=settings.min_count,
-            seed=settings.seed,
-            thread=settings.threads,
-            loss="softmax",
-            verbose=0,
-        )
-        if settings.quantize:
-            model.quantize(input=data, retrain=True, qnorm=True, cutoff=100_000, thread=settings.threads, verbose=0)
+        lr = settings.lr
+        for attempt in range(1, _NAN_ATTEMPTS + 1):
+            try:
+                model = fasttext.train_supervised(
+                    input=data,
+                    epoch=settings.epoch,
+                    lr=lr,
+                    wordNgrams=settings.word_ngrams,
+                    dim=settings.dim,
+                    bucket=settings.buckets,
+                    minCount=settings.min_count,
+                    seed=settings.seed,
+                    thread=settings.threads,
+                    loss="softmax",
+                    verbose=0,
+                )
+                if settings.quantize:
+                    model.quantize(input=data, retrain=True, qnorm=True, cutoff=100_000, thread=settings.threads, verbose=0)
+                break
+            except RuntimeError as exc:
+                # fastText stops with "Encountered NaN." when training diverges; its advice
+                # is a lower learning rate.
+                if "NaN" not in str(exc):
+                    raise
+                if attempt == _NAN_ATTEMPTS:
+                    raise ClassifierError(f"training diverged (NaN) {attempt} times, last at lr {lr}: lower --lr") from None
+                log.warning("fastText training diverged at lr %s (NaN): training again at lr %s", lr, lr / 2)
+                lr /= 2
+        info = replace(info, lr=lr)
         directory = os.path.dirname(os.path.abspath(out_path))
         os.makedirs(directory, exist_ok=True)
         temporary = os.path.join(directory, f".{os.path.basename(out_path)}.tmp-{os.getpid()}")

@@ -365,6 +365,7 @@ def cmd_classifier_train(args: argparse.Namespace) -> int:
         kind=args.label,
         tokens=args.tokens,
         epoch=args.epoch,
+        lr=args.lr,
         dim=args.dim,
         buckets=args.buckets,
         word_ngrams=args.word_ngrams,
@@ -552,6 +553,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return number
+
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0.0 <= number < 1.0 and number != 1.0:
@@ -637,6 +645,9 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--seed", type=int, default=1)
     learn.add_argument("--threads", type=_positive, default=1, help="fastText threads; only 1 is reproducible (default 1)")
     learn.add_argument("--epoch", type=_positive, default=10)
+    learn.add_argument(
+        "--lr", type=_positive_float, default=0.5, help="learning rate; halved and tried again if training diverges (default 0.5)"
+    )
     learn.add_argument("--dim", type=_positive, default=64)
     learn.add_argument("--word-ngrams", type=_positive, default=2)
     learn.add_argument("--quantize", action="store_true", help="a smaller .ftz-style model (product quantisation)")
