@@ -51,6 +51,10 @@ def _fail(message: str, code: int = EXIT_BAD_CONFIG) -> int:
 
 
 DASK_RUNNER = "pipelines.dask_runner.DaskRunner"
+_UPLOAD_HELP = (
+    "with --dask-address: send this zhcorpus's code and rule files to every worker first (they restart to load it; "
+    "their other dependencies must be installed)"
+)
 """``--runner DaskRunner`` means zhcorpus's Dask runner (Beam's own cannot run the graph)."""
 
 STAGING = ".staging"
@@ -106,6 +110,8 @@ def _beam_options(args: argparse.Namespace, extra: list[str]) -> Any:
     if runner == DASK_RUNNER:
         if args.dask_address:
             options.append(f"--dask_address={args.dask_address}")
+        if args.dask_upload_code:
+            options.append("--dask_upload_code")
         if args.workers:
             options.append(f"--dask_workers={args.workers}")
     pipeline_options = PipelineOptions(options)
@@ -600,6 +606,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dask-address", help="with --runner DaskRunner: the scheduler of a running cluster (default: start a local one)"
     )
+    run.add_argument("--dask-upload-code", action="store_true", help=_UPLOAD_HELP)
     run.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     run.add_argument("--progress-seconds", type=float, default=30.0, help="seconds between progress lines (<0: none)")
     run.add_argument("--no-shards", action="store_true", help="stop at the kept documents even if the config has shards")
@@ -705,6 +712,7 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes of the DirectRunner or local Dask cluster (default: all cores)",
     )
     build.add_argument("--dask-address", help="with --runner DaskRunner: the scheduler of a running cluster")
+    build.add_argument("--dask-upload-code", action="store_true", help=_UPLOAD_HELP)
     inspect_shards = shards_commands.add_parser("inspect", help="statistics of shard files, and a few sequences decoded")
     inspect_shards.add_argument("path", help="a run folder, its shards/ folder, or one .parquet/.idx/.bin file")
     inspect_shards.add_argument("--tokenizer", help="model to decode with (default: the one in the run's stats/shards.json)")

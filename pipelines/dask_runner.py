@@ -35,6 +35,8 @@ import hashlib
 import importlib
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import uuid
 import zlib
@@ -81,6 +83,13 @@ class DaskOptions(PipelineOptions):
             type=int,
             default=None,
             help="pieces each reshuffled collection is cut into (default: 2 per worker)",
+        )
+        parser.add_argument(
+            "--dask_upload_code",
+            action="store_true",
+            default=False,
+            help="with --dask_address: send this client's zhcorpus code and rule files to every worker first "
+            "(the workers restart to load it; their other dependencies must be installed)",
         )
 
 
@@ -453,16 +462,42 @@ class DaskRunResult(PipelineResult):
 _PACKAGES = ("corpus", "filters", "sampling", "pipelines")
 
 
-def code_fingerprint() -> str:
-    """A digest of zhcorpus's code and rule files as this process imports them: workers
-    that run other code than the client would make another corpus."""
-    digest = hashlib.sha256()
+def _code_files() -> Iterator[tuple[Path, Path]]:
+    """(file, its path relative to the folder holding the packages) of zhcorpus's code and
+    rule files, as this process imports them."""
     for package in _PACKAGES:
         root = Path(importlib.import_module(package).__file__ or "").parent
         for path in sorted(root.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                digest.update(str(path.relative_to(root.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+                yield path, path.relative_to(root.parent)
+
+
+def code_fingerprint() -> str:
+    """A digest of zhcorpus's code and rule files as this process imports them: workers
+    that run other code than the client would make another corpus."""
+    digest = hashlib.sha256()
+    for path, relative in _code_files():
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _upload_code(client: Any, fingerprint: str) -> None:
+    """Send zhcorpus's packages to the scheduler and every worker with Dask's
+    UploadDirectory plugin: the scheduler (which unpickles the task graph) and each
+    worker's nanny unpack them into their local directory and put that first on the path,
+    and the workers restart, so the client's code is what runs (over any installed
+    version)."""
+    from distributed.diagnostics.plugin import UploadDirectory
+
+    workers = len(client.scheduler_info(n_workers=-1)["workers"])
+    with tempfile.TemporaryDirectory() as folder:
+        staging = Path(folder) / f"zhcorpus-code-{fingerprint[:16]}"
+        for path, relative in _code_files():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staging / relative)
+        plugin = UploadDirectory(str(staging), restart_workers=True, update_path=True, mode="all")  # zipped here
+    client.register_plugin(plugin)
+    client.wait_for_workers(workers)
 
 
 def _connect(settings: DaskOptions) -> tuple[Any, Any]:
@@ -481,21 +516,23 @@ def _connect(settings: DaskOptions) -> tuple[Any, Any]:
         client = Client(settings.dask_address, timeout=settings.dask_connect_seconds)
     except (OSError, TimeoutError) as exc:
         raise RuntimeError(f"cannot reach the Dask scheduler at {settings.dask_address}: {exc}") from exc
+    ours = code_fingerprint()
     try:
+        if settings.dask_upload_code:
+            _upload_code(client, ours)
         theirs = client.run(code_fingerprint)
     except Exception as exc:
         client.close()
         raise RuntimeError(
             f"the Dask workers at {settings.dask_address} cannot import zhcorpus ({type(exc).__name__}: {exc}); "
-            "install this version of zhcorpus and its dependencies on every worker"
+            "install zhcorpus's dependencies on every worker, and this version of zhcorpus or --dask_upload_code"
         ) from exc
-    ours = code_fingerprint()
     different = sorted(worker for worker, fingerprint in theirs.items() if fingerprint != ours)
     if different:
         client.close()
         raise RuntimeError(
             f"Dask workers {', '.join(different)} run other zhcorpus code or rule files than this client: "
-            "install the same version on every worker (pip install the same wheel or checkout)"
+            "install the same version on every worker (pip install the same wheel or checkout) or use --dask_upload_code"
         )
     return client, None
 

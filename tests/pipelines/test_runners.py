@@ -92,6 +92,52 @@ def test_dask_runner_names_an_unreachable_scheduler(slice_config: Path, tmp_path
     assert time.monotonic() - started < 60
 
 
+@pytest.fixture
+def bare_cluster(tmp_path: Path) -> Iterator[str]:
+    """A scheduler and one worker (under its nanny) in Python processes that cannot import
+    zhcorpus: started with -S and only site-packages on the path, so the editable install's
+    .pth file is never read; like a cluster that has the dependencies but not zhcorpus."""
+    import os
+    import sysconfig
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"], "DASK_LOGGING__DISTRIBUTED": "error"}
+    bare = [sys.executable, "-S", "-m"]
+    check = subprocess.run([*bare, "filters"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "No module named filters" in check.stderr, "the bare worker must not find zhcorpus"
+    processes = [
+        subprocess.Popen([*bare, "distributed.cli.dask_scheduler", "--port", str(port), "--dashboard-address", ":0"], cwd=tmp_path, env=env),
+        subprocess.Popen(
+            [*bare, "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
+             "--local-directory", str(tmp_path / "worker")], cwd=tmp_path, env=env,
+        ),
+    ]  # fmt: skip
+    try:
+        from dask.distributed import Client
+
+        with Client(f"tcp://127.0.0.1:{port}", timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def test_dask_upload_code_ships_zhcorpus_to_workers_without_it(
+    slice_config: Path, finished_run: Path, bare_cluster: str, tmp_path: Path
+) -> None:
+    """Without --dask-upload-code the run stops before any work, saying why; with it the
+    workers receive this checkout's packages and rule files and make the same corpus."""
+    with pytest.raises(RuntimeError, match=r"cannot import zhcorpus.*--dask_upload_code"):
+        run_zhcorpus(slice_config, tmp_path / "refused", "--runner", "DaskRunner", "--dask-address", bare_cluster)
+    out = tmp_path / "shipped"
+    assert run_zhcorpus(slice_config, out, "--runner", "DaskRunner", "--dask-address", bare_cluster, "--dask-upload-code") == 0
+    assert fingerprint(out) == fingerprint(finished_run)
+
+
 def test_code_fingerprint_is_stable() -> None:
     assert code_fingerprint() == code_fingerprint() and len(code_fingerprint()) == 64
 
