@@ -189,3 +189,20 @@ def test_dask_runner_refuses_windowing_it_does_not_run_before_any_work(tmp_path:
     with pytest.raises(NotImplementedError, match="groups in the global window only"):
         pipeline.run()
     assert not (tmp_path / "ran").exists()
+
+
+def test_dask_counts_partitions_by_what_they_hold() -> None:
+    """Dask spills and pauses workers by ``sizeof`` of their results; a partition of
+    documents must count its text, not only the list and object shells."""
+    import pickle
+
+    from dask.sizeof import sizeof
+
+    from corpus.record import Document
+    from pipelines.dask_runner import Block, _Result
+
+    block = Block(Document(f"d{i}", "news", "人民日报社论。" * (20 + i % 50)) for i in range(1000))
+    pickled = sum(len(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)) for doc in block)
+    assert 0.8 * pickled < sizeof(block) < 1.25 * pickled
+    assert sizeof(_Result({None: block, "rejected": Block()})) >= sizeof(block)
+    assert sizeof(Block()) < 100
