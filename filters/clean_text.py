@@ -63,9 +63,13 @@ def normalise_whitespace(text: str) -> str:
     """Every kind of space to one ASCII space, lines stripped, at most one blank line in a
     row. str.split() does the work in C: three times the speed of the regex version, and
     identical to it on every document of the sample corpus."""
-    if not (
-        _OTHER_WHITESPACE.search(text) or "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " "
-    ):
+    return _normalise_whitespace(text, other_whitespace=_OTHER_WHITESPACE.search(text) is not None)
+
+
+def _normalise_whitespace(text: str, other_whitespace: bool) -> str:
+    """``other_whitespace``: whether the text may hold white space other than the ASCII
+    space and line feed (tabs, no-break and ideographic spaces, carriage returns)."""
+    if not (other_whitespace or "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " "):
         # Spaces are already normal (found by scans at 400+ MB/s): only line breaks can be
         # out of place, as when whole lines were removed.
         if "\n\n\n" in text:
@@ -105,7 +109,7 @@ def fix_unicode(text: str) -> tuple[str, dict[str, int]]:
     and a count that is always there tells a report nothing."""
     counts: dict[str, int] = {}
     if not _UNUSUAL.search(text):
-        return normalise_whitespace(text), counts
+        return _normalise_whitespace(text, other_whitespace=False), counts  # every other space is unusual
     if "\x1b" in text:
         text, ansi = _ANSI.subn("", text)
         if ansi:
