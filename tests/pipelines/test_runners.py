@@ -191,6 +191,21 @@ def test_dask_runner_refuses_windowing_it_does_not_run_before_any_work(tmp_path:
     assert not (tmp_path / "ran").exists()
 
 
+def test_dask_runner_names_a_primitive_it_does_not_run(dask_cluster: str, tmp_path: Path) -> None:
+    """A transform that is its own primitive (no expansion into what the runner knows)
+    stops the run with its label, before anything downstream runs."""
+
+    class Unknown(beam.PTransform):
+        def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.PCollection:
+            return beam.pvalue.PCollection(pbegin.pipeline, is_bounded=True)
+
+    pipeline = beam.Pipeline(runner=DaskRunner(), options=PipelineOptions([f"--dask_address={dask_cluster}"]))
+    _ = pipeline | "Mystery" >> Unknown() | beam.Map(lambda x: (tmp_path / "ran").write_text("ran"))
+    with pytest.raises(NotImplementedError, match="cannot run 'Mystery' \\(Unknown\\)"):
+        pipeline.run()
+    assert not (tmp_path / "ran").exists()
+
+
 def test_dask_counts_partitions_by_what_they_hold() -> None:
     """Dask spills and pauses workers by ``sizeof`` of their results; a partition of
     documents must count its text, not only the list and object shells."""
