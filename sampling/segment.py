@@ -44,6 +44,8 @@ _ASCII_ALNUM = re.compile(r"[a-zA-Z0-9]+\Z")
 _MEMO_RUNS = 200_000  # remembered runs (and ASCII tokens) of at most _MEMO_MAX_CHARS ...
 _MEMO_MAX_CHARS = 64  # ... characters: 200,000 x (64 x 2 + overhead) bytes, some tens of MB at most
 _SEP = "\x00"
+WORD_SEP = _SEP
+"""What ``Segmenter.joined`` puts between words."""
 # One whole token that may be a single-character piece: a han-class character, or ASCII
 # letters and digits (HMM-off output merges single-letter pieces). A run is two or more
 # of them in a row, or one multi-letter ASCII token; whole tokens only.

@@ -20,6 +20,7 @@ from corpus.record import Document
 from corpus.writers import read_written
 from filters import classifier
 from filters.spam import ModelJudge, ModelStagePlan
+from sampling.segment import Segmenter
 from tests.conftest import REPO
 from tests.sampling.conftest import real_documents
 
@@ -52,6 +53,22 @@ def test_preprocess_is_one_line_of_words_or_characters() -> None:
     assert classifier.preprocess(text) == "hello world ！ 我们 在 野生 动物园 玩 3.5%"
     assert classifier.preprocess(text, "chars") == "h e l l o w o r l d ！ 我 们 在 野 生 动 物 园 玩 3 . 5 %"
     assert "\n" not in classifier.preprocess("一\n二\r\n三") and classifier.preprocess("   ") == ""
+
+
+def test_long_documents_are_scored_on_the_lines_of_the_definition(examples: list[classifier.Example]) -> None:
+    """A long real document is segmented once, its windows' words reused for the whole text:
+    the lines are still exactly the whole text's and each window's own preprocessing."""
+    preprocessor = classifier.Preprocessor()
+    segmenter = Segmenter("fast")
+    long_texts = [e.text for e in examples if len(e.text) > 2000]
+    assert len(long_texts) > 50
+    for window_chars in (2000, 300):
+        for text in long_texts:
+            windows, _ = classifier._windows(text, window_chars)
+            expected = [
+                line for line in (classifier.preprocess(piece, segmenter=segmenter) for piece in [text, *windows]) if line
+            ]
+            assert classifier.scored_lines(text, window_chars, preprocessor) == expected
 
 
 def test_the_filter_scores_the_line_training_wrote(examples: list[classifier.Example], spam_model: tuple, tmp_path: Path) -> None:
@@ -313,9 +330,12 @@ def test_training_that_diverges_is_tried_again_at_half_the_rate(
     path = str(tmp_path / "spam.bin")
     with caplog.at_level("WARNING", logger="filters.classifier"):
         classifier.train(train, path, classifier.TrainSettings(kind="spam", lr=16.0))
-    assert "diverged at lr 16.0" in caplog.text
+    # Whether 8.0 diverges too depends on the process (seen both ways in one suite run):
+    # each divergence halves the rate once, and MODEL.json records the rate that trained.
+    halvings = [r.getMessage() for r in caplog.records if "diverged" in r.getMessage()]
+    assert halvings and halvings[0].startswith("fastText training diverged at lr 16.0 (NaN): training again at lr 8.0")
     info = classifier.read_info(path)
-    assert info.lr == 8.0
+    assert info.lr == 16.0 / 2 ** len(halvings)
     assert classifier.evaluate(classifier.Scorer(path), held)["f1"] >= F1_FLOOR
     with pytest.raises(classifier.ClassifierError, match=r"diverged \(NaN\) 3 times"):
         classifier.train(train, str(tmp_path / "never.bin"), classifier.TrainSettings(kind="spam", lr=1000.0))

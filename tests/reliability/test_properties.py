@@ -190,3 +190,46 @@ def _char_table() -> CharTable:
     import opencc
 
     return CharTable(traditional_characters(opencc.OpenCC("t2s")))
+
+
+# Readers turn text with lone surrogates into error records (it cannot be written as UTF-8).
+UTF8_TEXT = st.text(st.characters(codec="utf-8"), max_size=400)
+LINED = st.lists(
+    st.one_of(
+        st.sampled_from(
+            ["\n", "\n\n", "\r\n", " ", "\t", "\u3000", "AbC", "12.5%", "的是", "我们在野生动物园玩", "，。！", "\x00"]
+        ),
+        UTF8_TEXT,
+    ),
+    max_size=40,
+).map("".join)
+
+
+@SETTINGS
+@given(text=st.one_of(LINED, UTF8_TEXT, CHINESE_ISH), window_chars=st.integers(4, 80))
+def test_classifier_lines_are_their_definition(text: str, window_chars: int) -> None:
+    """What a spam model scores is the plain definition: ASCII lower-cased, jieba's words
+    without white space or unprintable ones, joined by spaces; the whole text (segmented
+    once more, not reused from the windows) and then each window."""
+    from filters import classifier
+    from sampling.segment import Segmenter
+
+    segmenter = _segmenter()
+
+    def plain(piece: str) -> str:
+        lowered = piece.translate({code: code + 32 for code in range(ord("A"), ord("Z") + 1)})
+        return " ".join(word for word in segmenter.cut(lowered) if not word.isspace() and word.isprintable())
+
+    preprocessor = classifier.Preprocessor()
+    assert isinstance(preprocessor._segmenter, Segmenter)
+    assert classifier.preprocess(text, segmenter=segmenter) == plain(text)
+    windows, _ = classifier._windows(text, window_chars)
+    expected = [line for line in map(plain, [text, *windows]) if line]
+    assert classifier.scored_lines(text, window_chars, preprocessor) == expected
+
+
+@cache
+def _segmenter():
+    from sampling.segment import Segmenter
+
+    return Segmenter("fast")
