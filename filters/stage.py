@@ -1,10 +1,11 @@
 """What every stage shares: a pure judge wrapped in a thin Beam DoFn.
 
 A stage's logic is a plain class with ``judge(doc) -> doc`` (tested without Beam). The
-``StageDoFn`` builds it once per worker in ``setup()``, runs it only on documents whose
-source lists the stage, counts with Beam metrics, prints progress, and sends every removed
-document (rejected, or an error the judge raised) to the ``removed`` tagged output with its
-verdict. Nothing leaves a stage without a verdict.
+``StageDoFn`` builds it once per worker in ``setup()``, runs it on batches of documents
+(``corpus.record.Batch``) but only on documents whose source lists the stage, counts with
+Beam metrics, prints progress, and sends every removed document (rejected, or an error the
+judge raised) to the ``removed`` tagged output, in batches, with its verdict. Nothing
+leaves a stage without a verdict.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from corpus.reasons import Reason
-from corpus.record import Document, Verdict, exception_detail
+from corpus.record import Batch, Document, Verdict, exception_detail
 from corpus.work import WorkCounters
 
 REMOVED = "removed"
@@ -53,8 +54,8 @@ class ProgressMeter:
         self._started = time.monotonic()
         self._last = self._started
 
-    def add(self, size_bytes: int) -> None:
-        self._docs += 1
+    def add(self, size_bytes: int, docs: int = 1) -> None:
+        self._docs += docs
         self._bytes += size_bytes
         now = time.monotonic()
         if self._interval >= 0 and now - self._last >= self._interval:
@@ -90,33 +91,42 @@ class StageDoFn(beam.DoFn):
         self._failed = Metrics.counter(self._stage, "docs_failed")
         self._work = WorkCounters(self._stage)
 
-    def process(self, doc: Document) -> Iterator[Any]:
-        if doc.source not in self._sources:
-            yield doc
-            return
+    def process(self, batch: Batch) -> Iterator[Any]:
         assert self._judge is not None and self._meter is not None
-        self._seen.inc()
-        size = doc.size_bytes
-        self._meter.add(size)
+        kept: list[Document] = []
+        removed: list[Document] = []
+        seen = failures = size = 0
         started = time.perf_counter()
-        try:
-            judged = self._judge.judge(doc)
-        except Exception as exc:  # noqa: BLE001 - one bad document must not fail a run: it becomes an error record
-            self._work.add(size, started)
-            self._failed.inc()
-            yield pvalue.TaggedOutput(REMOVED, failed(doc, self._stage, exc))
+        for doc in batch.docs:
+            if doc.source not in self._sources:
+                kept.append(doc)
+                continue
+            seen += 1
+            size += doc.size_bytes
+            try:
+                judged = self._judge.judge(doc)
+            except Exception as exc:  # noqa: BLE001 - one bad document must not fail a run: it becomes an error record
+                failures += 1
+                removed.append(failed(doc, self._stage, exc))
+                continue
+            (kept if judged.removal is None else removed).append(judged)
+        if not seen:
+            yield batch  # no document of this stage's sources
             return
         self._work.add(size, started)
-        if judged.removal is not None:
-            self._removed.inc()
-            yield pvalue.TaggedOutput(REMOVED, judged)
-        else:
-            self._kept.inc()
-            yield judged
+        self._meter.add(size, seen)
+        self._seen.inc(seen)
+        self._failed.inc(failures)
+        self._removed.inc(len(removed) - failures)
+        self._kept.inc(seen - len(removed))
+        if kept:
+            yield Batch(tuple(kept))
+        if removed:
+            yield pvalue.TaggedOutput(REMOVED, Batch(tuple(removed)))
 
 
 class RunStage(beam.PTransform):
-    """``docs | RunStage(...)`` -> ``(kept, removed)``, labelled by the caller."""
+    """``batches | RunStage(...)`` -> ``(kept, removed)`` batches, labelled by the caller."""
 
     def __init__(self, dofn: StageDoFn) -> None:
         super().__init__()

@@ -26,19 +26,20 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from corpus import stats, writers
 from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
 from corpus.readers import read_file
 from corpus.reasons import Reason
-from corpus.record import Document, Verdict
+from corpus.record import BATCH_CHARS, BATCH_DOCS, Batch, Document, Verdict
 from corpus.work import WorkCounters
 from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.dedup import Deduplicate, DedupPlan
 from filters.sensitive import SensitiveRules
 from filters.spam import ModelJudge, ModelStagePlan, check_model
-from filters.stage import ProgressMeter, RunStage, StageDoFn
+from filters.stage import REMOVED, ProgressMeter, RunStage, StageDoFn
 from sampling.shards import SHARD_STATS, BuildShards, ShardPlan
 from sampling.tokenizer import TokenizerError, load_model
 
@@ -119,17 +120,26 @@ class ReadFileDoFn(beam.DoFn):
     def process(self, file: InputFile) -> Iterator[Any]:
         count = 0
         docs = read_file(file, self._source, self._read)
+        current: list[Document] = []
+        chars = 0
         while True:
             started = time.perf_counter()
             doc = next(docs, None)
             if doc is None:
                 break
             in_bytes = doc.meta_value("in_bytes")
-            self._work.add(in_bytes if isinstance(in_bytes, int) else doc.size_bytes, started)
-            self._meter.add(doc.size_bytes)
+            size = doc.size_bytes
+            self._work.add(in_bytes if isinstance(in_bytes, int) else size, started)
+            self._meter.add(size)
             (self._errors if doc.is_error else self._docs).inc()
             count += 1
-            yield doc
+            current.append(doc)
+            chars += len(doc.text)
+            if len(current) >= BATCH_DOCS or chars >= BATCH_CHARS:
+                yield Batch(tuple(current))
+                current, chars = [], 0
+        if current:
+            yield Batch(tuple(current))
         yield pvalue.TaggedOutput(LEDGER, (self._source.name, count))
 
 
@@ -151,10 +161,20 @@ def _later_copies(item: tuple[tuple[str, str], Any]) -> Iterator[tuple[tuple[str
 
 
 def _mark_duplicate(doc: Document, duplicates: dict[tuple[str, str, str, int], str]) -> Document:
-    if doc.removal is not None or not duplicates:
+    if doc.removal is not None:
         return doc
     detail = duplicates.get((doc.source, doc.doc_id, *_where(doc)))
     return doc if detail is None else doc.with_verdict(Verdict("read", Reason.DUPLICATE_ID, detail=detail))
+
+
+def _mark_duplicates(batch: Batch, duplicates: dict[tuple[str, str, str, int], str]) -> Batch:
+    if not duplicates:
+        return batch
+    return Batch(tuple(_mark_duplicate(doc, duplicates) for doc in batch.docs))
+
+
+def _places(batch: Batch) -> list[tuple[tuple[str, str], tuple[str, int]]]:
+    return [((doc.source, doc.doc_id), _where(doc)) for doc in batch.docs if doc.removal is None]
 
 
 class MarkDuplicateIds(beam.PTransform):
@@ -162,14 +182,49 @@ class MarkDuplicateIds(beam.PTransform):
     becomes a duplicate_id error record. Only (key, place) pairs are shuffled, and the side
     input holds the duplicates alone, so the cost stays small when ids are unique."""
 
-    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
         duplicates = (
-            docs
-            | "Places" >> beam.FlatMap(lambda doc: [] if doc.removal is not None else [((doc.source, doc.doc_id), _where(doc))])
+            batches
+            | "Places" >> beam.FlatMap(_places)
             | "Group" >> beam.GroupByKey()
             | "LaterCopies" >> beam.FlatMap(_later_copies)
         )
-        return docs | "Mark" >> beam.Map(_mark_duplicate, duplicates=beam.pvalue.AsDict(duplicates))
+        return batches | "Mark" >> beam.Map(_mark_duplicates, duplicates=beam.pvalue.AsDict(duplicates))
+
+
+def _split_read(batch: Batch) -> Iterator[Any]:
+    """Documents that arrived as error records leave now; the rest go to the stages."""
+    failed = tuple(doc for doc in batch.docs if doc.removal is not None)
+    if not failed:
+        yield batch
+        return
+    if len(failed) < len(batch.docs):
+        yield Batch(tuple(doc for doc in batch.docs if doc.removal is None))
+    yield pvalue.TaggedOutput(REMOVED, Batch(failed))
+
+
+def _unbatch(batch: Batch) -> tuple[Document, ...]:
+    return batch.docs
+
+
+class Rebatch(beam.DoFn):
+    """Documents -> batches of the documents of one bundle (see ``Batch``)."""
+
+    def start_bundle(self) -> None:
+        self._docs: list[Document] = []
+        self._chars = 0
+
+    def process(self, doc: Document) -> Iterator[Batch]:
+        self._docs.append(doc)
+        self._chars += len(doc.text)
+        if len(self._docs) >= BATCH_DOCS or self._chars >= BATCH_CHARS:
+            yield Batch(tuple(self._docs))
+            self._docs, self._chars = [], 0
+
+    def finish_bundle(self) -> Iterator[Any]:
+        if self._docs:
+            yield GlobalWindows.windowed_value(Batch(tuple(self._docs)))
+            self._docs, self._chars = [], 0
 
 
 class _Accounting(beam.CombineFn):
@@ -179,8 +234,10 @@ class _Accounting(beam.CombineFn):
     def create_accumulator(self) -> stats.Accumulator:
         return {}
 
-    def add_input(self, acc: stats.Accumulator, doc: Document) -> stats.Accumulator:
-        return stats.add_document(acc, doc, self._lists)
+    def add_input(self, acc: stats.Accumulator, batch: Batch) -> stats.Accumulator:
+        for doc in batch.docs:
+            acc = stats.add_document(acc, doc, self._lists)
+        return acc
 
     def merge_accumulators(self, accumulators: Any) -> stats.Accumulator:
         return stats.merge(list(accumulators))
@@ -221,28 +278,44 @@ class WriteOutputs(beam.PTransform):
         self._format = output_format
         self._shard_bytes = shard_bytes
 
-    def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        by_folder = docs | "Folder" >> beam.Map(lambda doc: (writers.folder_of(doc), doc))
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        by_folder = batches | "Folder" >> beam.FlatMap(_by_folder)
         sizes = (
-            by_folder | "Sizes" >> beam.Map(lambda item: (item[0], item[1].size_bytes)) | "SumSizes" >> beam.CombinePerKey(sum)
+            by_folder
+            | "Sizes" >> beam.Map(lambda item: (item[0], sum(doc.size_bytes for doc in item[1].docs)))
+            | "SumSizes" >> beam.CombinePerKey(sum)
         )
         shard_bytes, out_dir, output_format = self._shard_bytes, self._out_dir, self._format
 
-        def assign(item: tuple[str, Document], folder_bytes: dict[str, int]) -> tuple[tuple[str, int, int], Document]:
-            folder, doc = item
+        def assign(item: tuple[str, Batch], folder_bytes: dict[str, int]) -> Iterator[tuple[tuple[str, int, int], Batch]]:
+            folder, batch = item
             count = writers.shard_count(folder_bytes[folder], shard_bytes)
-            return (folder, writers.shard_of(doc, count), count), doc
+            shards: dict[int, list[Document]] = {}
+            for doc in batch.docs:
+                shards.setdefault(writers.shard_of(doc, count), []).append(doc)
+            for index, docs in shards.items():
+                yield (folder, index, count), Batch(tuple(docs))
 
         def write(item: tuple[tuple[str, int, int], Any]) -> writers.WrittenFile:
-            (folder, index, count), shard_docs = item
-            return writers.write_shard(out_dir, folder, index, count, shard_docs, output_format)
+            (folder, index, count), shard_batches = item
+            docs = (doc for batch in shard_batches for doc in batch.docs)
+            return writers.write_shard(out_dir, folder, index, count, docs, output_format)
 
         return (
             by_folder
-            | "Assign" >> beam.Map(assign, folder_bytes=beam.pvalue.AsDict(sizes))
+            | "Assign" >> beam.FlatMap(assign, folder_bytes=beam.pvalue.AsDict(sizes))
             | "Group" >> beam.GroupByKey()
             | "WriteShard" >> beam.Map(write)
         )
+
+
+def _by_folder(batch: Batch) -> Iterator[tuple[str, Batch]]:
+    """A batch cut by the folder each document goes to (kept/<source>, rejected/<stage>, errors)."""
+    folders: dict[str, list[Document]] = {}
+    for doc in batch.docs:
+        folders.setdefault(writers.folder_of(doc), []).append(doc)
+    for folder, docs in folders.items():
+        yield folder, Batch(tuple(docs))
 
 
 def add_shards(docs: beam.PCollection, config: RunConfig, out_dir: str) -> None:
@@ -284,19 +357,24 @@ def build_pipeline(
         per_source.append(read.docs)
         ledgers.append(read[LEDGER])
     ledger = ledgers | "Read/Ledger" >> beam.Flatten()
-    docs = per_source | "Read/Merge" >> beam.Flatten() | "Read/Spread" >> beam.Reshuffle()
-    docs = docs | "Read/DuplicateIds" >> MarkDuplicateIds()
-    read_ok, read_failed = docs | "Read/Split" >> beam.Partition(lambda doc, _: int(doc.removal is not None), 2)
+    # Documents travel in batches (corpus.record.Batch) from the readers to the writers;
+    # dedup, which compares documents with each other, and the shards take them one by one.
+    batches = per_source | "Read/Merge" >> beam.Flatten() | "Read/Spread" >> beam.Reshuffle()
+    batches = batches | "Read/DuplicateIds" >> MarkDuplicateIds()
+    split = batches | "Read/Split" >> beam.FlatMap(_split_read).with_outputs(REMOVED, main="ok")
 
-    removed = [read_failed]
-    alive = read_ok
+    removed = [split[REMOVED]]
+    alive = split.ok
     judges = stage_judges(config)
     for stage in STAGE_ORDER:
         sources = frozenset(name for name, stages in lists.items() if stage in stages)
         if not sources:
             continue
         if stage == "dedup":
-            alive, stage_removed, report = alive | "Stage/Dedup" >> Deduplicate(DedupPlan.for_run(config))
+            docs = alive | "Stage/Dedup/Unbatch" >> beam.FlatMap(_unbatch)
+            kept, stage_removed, report = docs | "Stage/Dedup" >> Deduplicate(DedupPlan.for_run(config))
+            alive = kept | "Stage/Dedup/Batch" >> beam.ParDo(Rebatch())
+            stage_removed = stage_removed | "Stage/Dedup/BatchRemoved" >> beam.ParDo(Rebatch())
             _ = report | "Stats/WriteDedup" >> beam.Map(_write_json, out_dir=out_dir, relative=DEDUP_STATS)
         else:
             judge_type, settings = judges[stage]
@@ -305,7 +383,7 @@ def build_pipeline(
         removed.append(stage_removed)
 
     if shards and config.shards is not None:
-        add_shards(alive, config, out_dir)
+        add_shards(alive | "Shards/Unbatch" >> beam.FlatMap(_unbatch), config, out_dir)
     finished = [alive, *removed] | "Finish" >> beam.Flatten()
     written = finished | "Write" >> WriteOutputs(out_dir, config.output.format, config.output.shard_bytes)
     accounting = finished | "Stats/Accounting" >> beam.CombineGlobally(_Accounting(lists))

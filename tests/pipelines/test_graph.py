@@ -9,7 +9,7 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from corpus.config import CleanConfig, InputFile, ReadConfig
-from corpus.record import Document
+from corpus.record import BATCH_DOCS, Batch, Document, batched
 from corpus.writers import read_written
 from filters.clean import CleanPlan, CleanRules
 from filters.stage import RunStage, StageDoFn
@@ -35,6 +35,16 @@ def _ids_and_reasons(doc: Document) -> tuple[str, str | None]:
     return doc.doc_id, doc.removal.reason.value if doc.removal else None
 
 
+def _batches(docs: list[Document], size: int = 2) -> list[Batch]:
+    """Small batches, so that a batch mixes kept and removed documents and sources."""
+    return list(batched(docs, max_docs=size))
+
+
+def _docs(batch: Batch) -> tuple[Document, ...]:
+    assert isinstance(batch, Batch) and batch.docs, "stages pass on non-empty batches"
+    return batch.docs
+
+
 def test_stage_sends_rejections_to_the_tagged_output_and_skips_other_sources() -> None:
     docs = [
         Document("long", "web", LONG),
@@ -45,9 +55,10 @@ def test_stage_sends_rejections_to_the_tagged_output_and_skips_other_sources() -
     with BeamPipeline() as pipeline:
         kept, removed = (
             pipeline
-            | beam.Create(docs)
+            | beam.Create(_batches(docs))
             | "Stage/Clean" >> RunStage(StageDoFn("clean", CleanRules, CleanPlan(CleanConfig()), frozenset({"web"}), -1))
         )
+        kept, removed = kept | "KeptDocs" >> beam.FlatMap(_docs), removed | "RemovedDocs" >> beam.FlatMap(_docs)
         assert_that(
             kept | "KeptIds" >> beam.Map(_ids_and_reasons), equal_to([("long", None), ("other-source", None)]), label="kept"
         )
@@ -63,10 +74,10 @@ def test_stage_annotate_mode_keeps_everything() -> None:
     with BeamPipeline() as pipeline:
         kept, removed = (
             pipeline
-            | beam.Create(docs)
+            | beam.Create(_batches(docs))
             | RunStage(StageDoFn("clean", CleanRules, CleanPlan(CleanConfig(mode="annotate")), frozenset({"web"}), -1))
         )
-        annotated = kept | beam.Map(lambda d: (d.doc_id, [(v.reason.value, v.enforced) for v in d.verdicts]))
+        annotated = kept | beam.FlatMap(_docs) | beam.Map(lambda d: (d.doc_id, [(v.reason.value, v.enforced) for v in d.verdicts]))
         assert_that(annotated, equal_to([("short", [("title_only", False), ("too_short", False)]), ("long", [])]), label="kept")
         assert_that(removed, equal_to([]), label="removed")
 
@@ -74,7 +85,9 @@ def test_stage_annotate_mode_keeps_everything() -> None:
 def test_a_judge_that_raises_makes_an_error_record_not_a_failed_run() -> None:
     docs = [Document("fine", "web", "好"), Document("bad", "web", "boom")]
     with BeamPipeline() as pipeline:
-        kept, removed = pipeline | beam.Create(docs) | RunStage(StageDoFn("clean", _Explodes, None, frozenset({"web"}), -1))
+        stage = RunStage(StageDoFn("clean", _Explodes, None, frozenset({"web"}), -1))
+        kept, removed = pipeline | beam.Create(_batches(docs)) | stage
+        kept, removed = kept | "KeptDocs" >> beam.FlatMap(_docs), removed | "RemovedDocs" >> beam.FlatMap(_docs)
         assert_that(kept | "K" >> beam.Map(_ids_and_reasons), equal_to([("fine", None)]), label="kept")
         details = removed | "R" >> beam.Map(lambda d: (d.doc_id, d.removal.reason.value, d.removal.detail))
         assert_that(details, equal_to([("bad", "stage_exception", "ValueError: cannot judge this")]), label="removed")
@@ -83,14 +96,16 @@ def test_a_judge_that_raises_makes_an_error_record_not_a_failed_run() -> None:
 def test_read_dofn_reads_real_files(sample_dir: Path) -> None:
     path = sample_dir / "ebooks" / "fortunes-zh.jsonl.gz"
     with BeamPipeline() as pipeline:
-        docs = (
+        batches = (
             pipeline
             | beam.Create([InputFile(str(path), "fortunes-zh.jsonl.gz")])
             | beam.ParDo(ReadFileDoFn(source("jsonl", name="ebooks"), ReadConfig(), -1))
         )
         expected = [doc.doc_id for doc in read_all(path, "jsonl")]
         assert len(expected) == 5671  # quotes, Tang and Song poems
-        assert_that(docs | beam.Map(lambda d: d.doc_id), equal_to(expected))
+        assert_that(batches | beam.FlatMap(_docs) | beam.Map(lambda d: d.doc_id), equal_to(expected))
+        sizes = batches | "Sizes" >> beam.Map(len)
+        assert_that(sizes, equal_to([BATCH_DOCS] * (5671 // BATCH_DOCS) + [5671 % BATCH_DOCS]), label="batches in file order")
 
 
 def test_write_outputs_shards_by_size_and_sorts(tmp_path: Path) -> None:
@@ -101,7 +116,7 @@ def test_write_outputs_shards_by_size_and_sorts(tmp_path: Path) -> None:
         )
     )
     with BeamPipeline() as pipeline:
-        written = pipeline | beam.Create(docs) | WriteOutputs(str(tmp_path), "jsonl", shard_bytes=1000)
+        written = pipeline | beam.Create(_batches(docs, 7)) | WriteOutputs(str(tmp_path), "jsonl", shard_bytes=1000)
         assert_that(
             written | beam.Map(lambda f: f.path.split("/part")[0]) | beam.Distinct(), equal_to(["kept/news", "rejected/clean"])
         )
