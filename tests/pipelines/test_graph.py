@@ -77,7 +77,9 @@ def test_stage_annotate_mode_keeps_everything() -> None:
             | beam.Create(_batches(docs))
             | RunStage(StageDoFn("clean", CleanRules, CleanPlan(CleanConfig(mode="annotate")), frozenset({"web"}), -1))
         )
-        annotated = kept | beam.FlatMap(_docs) | beam.Map(lambda d: (d.doc_id, [(v.reason.value, v.enforced) for v in d.verdicts]))
+        annotated = (
+            kept | beam.FlatMap(_docs) | beam.Map(lambda d: (d.doc_id, [(v.reason.value, v.enforced) for v in d.verdicts]))
+        )
         assert_that(annotated, equal_to([("short", [("title_only", False), ("too_short", False)]), ("long", [])]), label="kept")
         assert_that(removed, equal_to([]), label="removed")
 
