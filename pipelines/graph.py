@@ -1,7 +1,9 @@
 """The Beam graph of a run: read every source, run each source's stages, write, account.
 
     Read/<source>/Files -> Read/<source>/Spread -> Read/<source>/Parse  (per source)
-      -> Read/Merge -> Read/Spread
+      -> Read/Merge -> Read/Spread              (from here to the writers documents travel
+                                                 in batches, corpus.record.Batch; dedup
+                                                 and the shards take them one by one)
       -> Stage/Clean -> ...                     (each source only through its own stages,
                                                  in the pipeline's fixed order)
       -> Write/<Kept|Removed> ...               (kept/<source>, rejected/<stage>, errors)

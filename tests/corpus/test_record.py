@@ -10,7 +10,7 @@ import pytest
 
 from corpus.ids import stable_fraction, stable_hash
 from corpus.reasons import Kind, Reason
-from corpus.record import Document, Verdict, make_meta
+from corpus.record import Batch, Document, Verdict, batched, make_meta
 
 
 def _doc() -> Document:
@@ -62,3 +62,16 @@ def test_stable_hash_is_fixed_across_processes() -> None:
     assert stable_hash("news", "d1", seed=1) != stable_hash("news", "d1")
     assert stable_hash("a", "bc") != stable_hash("ab", "c")
     assert 0 <= stable_fraction("x") < 1
+
+
+def test_batches_keep_every_document_in_order_within_their_limits() -> None:
+    docs = [Document(f"d{i}", "news", "新" * (i % 7) * 100) for i in range(50)]
+    by_count = list(batched(docs, max_docs=8, max_chars=10**9))
+    assert [len(batch) for batch in by_count] == [8] * 6 + [2]
+    by_chars = list(batched(docs, max_docs=10**9, max_chars=1000))
+    assert all(sum(len(doc.text) for doc in batch.docs[:-1]) < 1000 for batch in by_chars), "a batch closes at the limit"
+    for batches in (by_count, by_chars):
+        assert [doc for batch in batches for doc in batch.docs] == docs and all(batches)
+    assert list(batched([])) == []
+    one = by_chars[0]
+    assert pickle.loads(pickle.dumps(one)) == one and isinstance(one, Batch)

@@ -9,10 +9,11 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from corpus.config import CleanConfig, InputFile, ReadConfig
-from corpus.record import BATCH_DOCS, Batch, Document, batched
+from corpus.reasons import Reason
+from corpus.record import BATCH_DOCS, Batch, Document, Verdict, batched
 from corpus.writers import read_written
 from filters.clean import CleanPlan, CleanRules
-from filters.stage import RunStage, StageDoFn
+from filters.stage import REMOVED, RunStage, StageDoFn
 from pipelines.graph import ReadFileDoFn, WriteOutputs
 from tests.conftest import read_all, source
 
@@ -129,3 +130,20 @@ def test_write_outputs_shards_by_size_and_sorts(tmp_path: Path) -> None:
     for file in files:
         ids = [line.split('"id": "')[1].split('"')[0] for line in file.read_text().splitlines()]
         assert ids == sorted(ids)
+
+
+def test_read_errors_leave_their_batch_and_rebatching_keeps_every_document() -> None:
+    from pipelines.graph import Rebatch, _split_read
+
+    docs = [Document(f"d{i}", "web", LONG) for i in range(5)]
+    docs[2] = docs[2].with_verdict(Verdict("read", Reason.MALFORMED_JSON, detail="x"))
+    with BeamPipeline() as pipeline:
+        split = pipeline | beam.Create(_batches(docs, 3)) | beam.FlatMap(_split_read).with_outputs(REMOVED, main="ok")
+        ok_ids = split.ok | "OkDocs" >> beam.FlatMap(_docs) | "OkIds" >> beam.Map(lambda d: d.doc_id)
+        assert_that(ok_ids, equal_to(["d0", "d1", "d3", "d4"]), label="ok")
+        failed = split[REMOVED] | "FailedDocs" >> beam.FlatMap(_docs) | "FailedIds" >> beam.Map(lambda d: d.doc_id)
+        assert_that(failed, equal_to(["d2"]), label="failed")
+        rebatched = pipeline | "Docs" >> beam.Create(docs * 300) | beam.ParDo(Rebatch()) | "Again" >> beam.FlatMap(_docs)
+        assert_that(
+            rebatched | "Ids" >> beam.Map(lambda d: d.doc_id), equal_to([d.doc_id for d in docs * 300]), label="rebatched"
+        )
