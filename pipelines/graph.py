@@ -34,7 +34,7 @@ from corpus import stats, writers
 from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
 from corpus.readers import read_file
 from corpus.reasons import Reason
-from corpus.record import BATCH_CHARS, BATCH_DOCS, Batch, Document, Verdict
+from corpus.record import BATCH_CHARS, BATCH_DOCS, Batch, Document, Verdict, batched
 from corpus.work import WorkCounters
 from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
@@ -120,29 +120,24 @@ class ReadFileDoFn(beam.DoFn):
         self._work = WorkCounters("read")
 
     def process(self, file: InputFile) -> Iterator[Any]:
-        count = 0
-        docs = read_file(file, self._source, self._read)
-        current: list[Document] = []
-        chars = 0
+        count = [0]
+        yield from batched(self._counted(read_file(file, self._source, self._read), count))
+        yield pvalue.TaggedOutput(LEDGER, (self._source.name, count[0]))
+
+    def _counted(self, docs: Iterator[Document], count: list[int]) -> Iterator[Document]:
+        """``docs``, each counted in ``count[0]`` and the counters, its reading timed."""
         while True:
             started = time.perf_counter()
             doc = next(docs, None)
             if doc is None:
-                break
+                return
             in_bytes = doc.meta_value("in_bytes")
             size = doc.size_bytes
             self._work.add(in_bytes if isinstance(in_bytes, int) else size, started)
             self._meter.add(size)
             (self._errors if doc.is_error else self._docs).inc()
-            count += 1
-            current.append(doc)
-            chars += len(doc.text)
-            if len(current) >= BATCH_DOCS or chars >= BATCH_CHARS:
-                yield Batch(tuple(current))
-                current, chars = [], 0
-        if current:
-            yield Batch(tuple(current))
-        yield pvalue.TaggedOutput(LEDGER, (self._source.name, count))
+            count[0] += 1
+            yield doc
 
 
 _POSITION_KEYS = ("line", "row", "item", "offset", "byte")
