@@ -166,6 +166,11 @@ class Batch:
         return len(self.docs)
 
 
+def batch_full(docs: int, chars: int, max_docs: int = BATCH_DOCS, max_chars: int = BATCH_CHARS) -> bool:
+    """Does a batch of ``docs`` documents and ``chars`` characters close now?"""
+    return docs >= max_docs or chars >= max_chars
+
+
 def batched(docs: Iterable[Document], max_docs: int = BATCH_DOCS, max_chars: int = BATCH_CHARS) -> Iterator[Batch]:
     """``docs`` cut into batches in order (none empty)."""
     current: list[Document] = []
@@ -173,7 +178,7 @@ def batched(docs: Iterable[Document], max_docs: int = BATCH_DOCS, max_chars: int
     for doc in docs:
         current.append(doc)
         size += len(doc.text)
-        if len(current) >= max_docs or size >= max_chars:
+        if batch_full(len(current), size, max_docs, max_chars):
             yield Batch(tuple(current))
             current, size = [], 0
     if current:

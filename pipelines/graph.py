@@ -34,7 +34,7 @@ from corpus import stats, writers
 from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
 from corpus.readers import read_file
 from corpus.reasons import Reason
-from corpus.record import BATCH_CHARS, BATCH_DOCS, Batch, Document, Verdict, batched
+from corpus.record import Batch, Document, Verdict, batch_full, batched
 from corpus.work import WorkCounters
 from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
@@ -191,13 +191,16 @@ class MarkDuplicateIds(beam.PTransform):
 
 def _split_read(batch: Batch) -> Iterator[Any]:
     """Documents that arrived as error records leave now; the rest go to the stages."""
-    failed = tuple(doc for doc in batch.docs if doc.removal is not None)
+    ok: list[Document] = []
+    failed: list[Document] = []
+    for doc in batch.docs:
+        (ok if doc.removal is None else failed).append(doc)
     if not failed:
         yield batch
         return
-    if len(failed) < len(batch.docs):
-        yield Batch(tuple(doc for doc in batch.docs if doc.removal is None))
-    yield pvalue.TaggedOutput(REMOVED, Batch(failed))
+    if ok:
+        yield Batch(tuple(ok))
+    yield pvalue.TaggedOutput(REMOVED, Batch(tuple(failed)))
 
 
 def _unbatch(batch: Batch) -> tuple[Document, ...]:
@@ -214,7 +217,7 @@ class Rebatch(beam.DoFn):
     def process(self, doc: Document) -> Iterator[Batch]:
         self._docs.append(doc)
         self._chars += len(doc.text)
-        if len(self._docs) >= BATCH_DOCS or self._chars >= BATCH_CHARS:
+        if batch_full(len(self._docs), self._chars):
             yield Batch(tuple(self._docs))
             self._docs, self._chars = [], 0
 
