@@ -322,14 +322,18 @@ class Scorer:
             scores.append(min(1.0, max(0.0, float(found.get(self._label, 0.0)))))
         return scores
 
-    def has_words(self, text: str) -> bool:
-        return bool(self._preprocessor(text))
+    def lines(self, text: str) -> list[str]:
+        """The preprocessed lines ``text`` is scored on (empty: it has no words)."""
+        return scored_lines(text, self._window_chars, self._preprocessor)
 
     def score(self, text: str) -> float:
-        """The worst of the whole text's score and its windows' scores. A text with no words
-        at all gets the worst score there is (P(spam) 1, P(high) 0): a model says nothing
-        useful about an empty line, and a document without words is not worth keeping."""
-        lines = scored_lines(text, self._window_chars, self._preprocessor)
+        """The worst of the whole text's score and its windows' scores (``score_lines``)."""
+        return self.score_lines(self.lines(text))
+
+    def score_lines(self, lines: list[str]) -> float:
+        """The worst score of a document's ``lines``. A text with no words at all gets the
+        worst score there is (P(spam) 1, P(high) 0): a model says nothing useful about an
+        empty line, and a document without words is not worth keeping."""
         if not lines:
             return 1.0 if self.info.kind == "spam" else 0.0
         scores = self.probabilities(lines)

@@ -58,13 +58,14 @@ class ModelJudge:
         self._reject, self._keep = _REASONS[plan.stage]
 
     def judge(self, doc: Document) -> Document:
-        score = self._scorer.score(doc.text)
+        lines = self._scorer.lines(doc.text)
+        score = self._scorer.score_lines(lines)
         label = self._scorer.info.score_label
         if self._scorer.rejects(score, self._config.threshold):
             enforced = self._config.mode == "enforce"
             comparison = ">=" if self._stage == "spam" else "<"
             detail = f"P({label}) {score:.4f} {comparison} {self._config.threshold}"
-            if not self._scorer.has_words(doc.text):
+            if not lines:
                 detail = f"no words to score: {detail}"
             return doc.with_verdict(Verdict(self._stage, self._reject, round(score, 6), detail, enforced))
         return doc.with_verdict(Verdict(self._stage, self._keep, round(score, 6), f"P({label}) {score:.4f}"))

@@ -145,10 +145,13 @@ def test_the_stage_rejects_scores_and_annotates(spam_model: tuple, examples: lis
         verdict = judged.verdicts[-1]
         assert (verdict.stage, verdict.reason) == ("spam", reason) and 0 <= verdict.score <= 1
         assert (judged.removal is not None) == (reason is Reason.SPAM)
+        assert not verdict.detail.startswith("no words"), "a document with words says its score only"
         annotated = annotate.judge(doc)
         assert annotated.removal is None and annotated.verdicts[-1].reason is reason
     strict = ModelJudge(ModelStagePlan("spam", ModelStageConfig(model=path, threshold=0.0)))
     assert strict.judge(Document("g", "src", good.text)).removal is not None, "threshold 0 rejects everything"
+    wordless = enforce.judge(Document("w", "src", " \n\t\u3000\n" * 900)).removal
+    assert wordless is not None and wordless.detail == "no words to score: P(spam) 1.0000 >= 0.5"
 
 
 def test_model_problems_are_clear_errors(spam_model: tuple, tmp_path: Path) -> None:
