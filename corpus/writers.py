@@ -1,12 +1,20 @@
-"""Writing documents: sharded, sorted, atomic, byte-identical on every runner.
+"""Writing documents: sharded, ordered, atomic, byte-identical on every runner.
 
 A folder (``kept/<source>``, ``rejected/<stage>``, ``errors``) is split into
-``ceil(total bytes / shard_bytes)`` shards; a document's shard is a stable hash of its
-source and id, and a shard's documents are sorted by (source, id, content) before writing.
-So the files depend on the data and the config only, never on bundle order, worker count
-or runner. Each file is written under a temporary name and renamed when complete: a
-crashed run never leaves a half-written file under a final name. gzip headers carry no
-timestamp.
+``ceil(total bytes / shard_bytes)`` shards. A document's place is the stable 64-bit hash
+of its source and id: shard ``i`` of ``n`` holds the hashes in ``[i/n, (i+1)/n)`` of the
+hash range, and a shard's documents are ordered by (hash, JSON line). So the files depend
+on the data and the config only, never on bundle order, worker count or runner, and a
+shard's documents come in a seeded pseudo-random order, not grouped by id.
+
+A run writes in two steps, so that documents never travel through the runner to be
+written. Where a document finishes (in the stage that rejects it, or at the end), it is
+encoded and added to a *piece*: a run of encoded documents of one folder, ordered by
+(hash, line), with an index of the hashes and line ends, under ``.pieces`` in the
+output folder. Only the pieces' descriptions (``Piece``) are shuffled. A shard is then
+merged from the hash range it covers in each of its folder's pieces. Each file is
+written under a temporary name and renamed when complete: a crashed run never leaves a
+half-written file under a final name. gzip headers carry no timestamp.
 """
 
 from __future__ import annotations
@@ -17,8 +25,12 @@ import io
 import json
 import math
 import os
+import shutil
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from corpus.ids import stable_hash
 from corpus.record import Document
@@ -26,6 +38,13 @@ from corpus.record import Document
 KEPT = "kept"
 REJECTED = "rejected"
 ERRORS = "errors"
+PIECES = ".pieces"
+"""Folder of the pieces inside a run's output folder while it is written; removed at the end."""
+PIECE_BYTES = 32 * 1024 * 1024
+"""A piece is closed when its encoded documents reach this size (or its bundle ends)."""
+
+Record = tuple[int, bytes]
+"""A document as written: (its hash, its JSON line in UTF-8)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -54,8 +73,18 @@ def shard_count(total_bytes: int, shard_bytes: int) -> int:
     return max(1, math.ceil(total_bytes / shard_bytes))
 
 
+def doc_hash(doc: Document) -> int:
+    return stable_hash(doc.source, doc.doc_id)
+
+
 def shard_of(doc: Document, shards: int) -> int:
-    return stable_hash(doc.source, doc.doc_id) % shards
+    """The shard whose part of the hash range holds the document's hash."""
+    return (doc_hash(doc) * shards) >> 64
+
+
+def shard_hashes(index: int, count: int) -> tuple[int, int]:
+    """The hashes of shard ``index`` of ``count``: ``[low, high)``, as ``shard_of`` places them."""
+    return -(-(index << 64) // count), -(-((index + 1) << 64) // count)
 
 
 def extension(output_format: str) -> str:
@@ -70,8 +99,12 @@ def json_line(doc: Document) -> str:
     return json.dumps(doc.to_dict(), ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def _encode_jsonl(lines: list[str], compress: bool) -> bytes:
-    data = "".join(lines).encode("utf-8")
+def record_of(doc: Document) -> Record:
+    return doc_hash(doc), json_line(doc).encode("utf-8")
+
+
+def _encode_jsonl(lines: list[bytes], compress: bool) -> bytes:
+    data = b"".join(lines)
     if not compress:
         return data
     buffer = io.BytesIO()
@@ -116,15 +149,71 @@ def write_atomic(path: str, data: bytes | memoryview) -> None:
 
 
 def write_shard(out_dir: str, folder: str, index: int, count: int, docs: Iterable[Document], output_format: str) -> WrittenFile:
-    """Write one shard file (documents sorted) and return what was written."""
-    keyed = sorted(((doc.source, doc.doc_id, json_line(doc), doc) for doc in docs), key=lambda item: item[:3])
+    """Write one shard file of ``docs`` (put in the shard's order) and return what was written."""
+    return _write_records(out_dir, folder, index, count, sorted(record_of(doc) for doc in docs), output_format)
+
+
+def _write_records(out_dir: str, folder: str, index: int, count: int, records: list[Record], output_format: str) -> WrittenFile:
     if output_format == "parquet":
-        data = _encode_parquet([item[3] for item in keyed])
+        data = _encode_parquet([Document.from_dict(json.loads(line)) for _, line in records])
     else:
-        data = _encode_jsonl([item[2] for item in keyed], compress=output_format == "jsonl.gz")
+        data = _encode_jsonl([line for _, line in records], compress=output_format == "jsonl.gz")
     relative = f"{folder}/{shard_name(index, count, output_format)}"
     write_atomic(os.path.join(out_dir, relative), data)
-    return WrittenFile(relative, len(keyed), len(data), hashlib.sha256(data).hexdigest())
+    return WrittenFile(relative, len(records), len(data), hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True, order=True)
+class Piece:
+    """A run of encoded documents of one folder, on disk, ordered by (hash, line)."""
+
+    folder: str
+    path: str
+    """The lines; the index (hashes, then line ends, little-endian uint64) is beside it."""
+    docs: int
+    doc_bytes: int
+    """The documents' ``size_bytes``: what the folder's shard count is computed from."""
+
+
+def write_piece(pieces_dir: str, folder: str, records: list[Record], doc_bytes: int) -> Piece:
+    """Sort ``records`` and write them as a piece of ``folder``."""
+    records.sort()
+    path = os.path.join(pieces_dir, f"{folder.replace('/', '-')}-{uuid.uuid4().hex}")
+    hashes = np.fromiter((h for h, _ in records), dtype="<u8", count=len(records))
+    ends = np.cumsum(np.fromiter((len(line) for _, line in records), dtype="<u8", count=len(records)), dtype="<u8")
+    write_atomic(path, b"".join(line for _, line in records))
+    write_atomic(path + ".index", hashes.tobytes() + ends.tobytes())
+    return Piece(folder, path, len(records), doc_bytes)
+
+
+def read_piece(piece: Piece, low: int = 0, high: int = 1 << 64) -> list[Record]:
+    """The records of ``piece`` whose hash is in ``[low, high)``, in order; reads only those."""
+    index = np.fromfile(piece.path + ".index", dtype="<u8")
+    if len(index) != 2 * piece.docs:
+        raise OSError(f"piece {piece.path}: index holds {len(index)} numbers, expected {2 * piece.docs}")
+    hashes, ends = index[: piece.docs], index[piece.docs :]
+    first = int(np.searchsorted(hashes, np.uint64(low), side="left")) if low < 1 << 64 else piece.docs
+    last = int(np.searchsorted(hashes, np.uint64(high), side="left")) if high < 1 << 64 else piece.docs
+    if first == last:
+        return []
+    start = int(ends[first - 1]) if first else 0
+    with open(piece.path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(int(ends[last - 1]) - start)
+    offsets = (ends[first:last] - np.uint64(start)).tolist()
+    lines = [data[begin:end] for begin, end in zip([0, *offsets[:-1]], offsets, strict=True)]
+    return list(zip(hashes[first:last].tolist(), lines, strict=True))
+
+
+def merge_shard(out_dir: str, folder: str, index: int, count: int, pieces: Iterable[Piece], output_format: str) -> WrittenFile:
+    """Write shard ``index`` of ``count`` of ``folder`` from its hash range in every piece."""
+    low, high = shard_hashes(index, count)
+    records = sorted(record for piece in pieces for record in read_piece(piece, low, high))
+    return _write_records(out_dir, folder, index, count, records, output_format)
+
+
+def remove_pieces(out_dir: str) -> None:
+    shutil.rmtree(os.path.join(out_dir, PIECES), ignore_errors=True)
 
 
 def read_written_file(path: str) -> Iterator[Document]:

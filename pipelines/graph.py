@@ -1,7 +1,7 @@
 """The Beam graph of a run: read every source, run each source's stages, write, account.
 
-    Read/<source>/Files -> Read/<source>/Spread -> Read/<source>/Parse  (per source)
-      -> Read/Merge -> Read/Spread              (from here to the writers documents travel
+    Read/Files -> Read/SpreadFiles -> Read/Parse (every source's files in one step)
+      -> Read/DuplicateIds/Spread               (from here to the writers documents travel
                                                  in batches, corpus.record.Batch; dedup
                                                  and the shards take them one by one)
       -> Stage/Clean -> ...                     (each source only through its own stages,
@@ -108,24 +108,30 @@ def stage_lists(config: RunConfig) -> dict[str, tuple[str, ...]]:
 
 
 class ReadFileDoFn(beam.DoFn):
-    def __init__(self, source: SourceConfig, read: ReadConfig, progress_seconds: float) -> None:
-        self._source = source
+    """(source name, file) -> the file's documents in batches, and (source, count) on the
+    ``LEDGER`` output. One reader for every source, so that all the files of a run are
+    read in one step, spread over the workers together."""
+
+    def __init__(self, sources: tuple[SourceConfig, ...], read: ReadConfig, progress_seconds: float) -> None:
+        self._sources = {source.name: source for source in sources}
         self._read = read
         self._progress_seconds = progress_seconds
 
     def setup(self) -> None:
-        self._meter = ProgressMeter(f"read {self._source.name}", self._progress_seconds)
-        self._docs = Metrics.counter("read", f"{self._source.name}.docs")
-        self._errors = Metrics.counter("read", f"{self._source.name}.errors")
+        self._meters = {name: ProgressMeter(f"read {name}", self._progress_seconds) for name in self._sources}
+        self._docs = {name: Metrics.counter("read", f"{name}.docs") for name in self._sources}
+        self._errors = {name: Metrics.counter("read", f"{name}.errors") for name in self._sources}
         self._work = WorkCounters("read")
 
-    def process(self, file: InputFile) -> Iterator[Any]:
+    def process(self, item: tuple[str, InputFile]) -> Iterator[Any]:
+        name, file = item
         count = [0]
-        yield from batched(self._counted(read_file(file, self._source, self._read), count))
-        yield pvalue.TaggedOutput(LEDGER, (self._source.name, count[0]))
+        yield from batched(self._counted(name, read_file(file, self._sources[name], self._read), count))
+        yield pvalue.TaggedOutput(LEDGER, (name, count[0]))
 
-    def _counted(self, docs: Iterator[Document], count: list[int]) -> Iterator[Document]:
+    def _counted(self, name: str, docs: Iterator[Document], count: list[int]) -> Iterator[Document]:
         """``docs``, each counted in ``count[0]`` and the counters, its reading timed."""
+        meter, docs_counter, errors_counter = self._meters[name], self._docs[name], self._errors[name]
         while True:
             started = time.perf_counter()
             doc = next(docs, None)
@@ -134,8 +140,8 @@ class ReadFileDoFn(beam.DoFn):
             in_bytes = doc.meta_value("in_bytes")
             size = doc.size_bytes
             self._work.add(in_bytes if isinstance(in_bytes, int) else size, started)
-            self._meter.add(size)
-            (self._errors if doc.is_error else self._docs).inc()
+            meter.add(size)
+            (errors_counter if doc.is_error else docs_counter).inc()
             count[0] += 1
             yield doc
 
@@ -174,10 +180,15 @@ def _places(batch: Batch) -> list[tuple[tuple[str, str], tuple[str, int]]]:
     return [((doc.source, doc.doc_id), _where(doc)) for doc in batch.docs if doc.removal is None]
 
 
-class MarkDuplicateIds(beam.PTransform):
-    """A (source, id) read twice: every occurrence after the first (by file, then position)
-    becomes a duplicate_id error record. Only (key, place) pairs are shuffled, and the side
-    input holds the duplicates alone, so the cost stays small when ids are unique."""
+class SpreadAndMarkDuplicateIds(beam.PTransform):
+    """Spreads the read batches over the workers, and marks a (source, id) read twice:
+    every occurrence after the first (by file, then position) becomes a duplicate_id error
+    record. Only (key, place) pairs are shuffled, and the side input holds the duplicates
+    alone, so the cost stays small when ids are unique.
+
+    The places are taken before the spread and the marks made after it: the spread is the
+    one point where the batches wait in the runner anyway, so waiting there for the side
+    input costs no second trip of every document through the runner."""
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
         duplicates = (
@@ -186,7 +197,11 @@ class MarkDuplicateIds(beam.PTransform):
             | "Group" >> beam.GroupByKey()
             | "LaterCopies" >> beam.FlatMap(_later_copies)
         )
-        return batches | "Mark" >> beam.Map(_mark_duplicates, duplicates=beam.pvalue.AsDict(duplicates))
+        return (
+            batches
+            | "Spread" >> beam.Reshuffle()
+            | "Mark" >> beam.Map(_mark_duplicates, duplicates=beam.pvalue.AsDict(duplicates))
+        )
 
 
 def _split_read(batch: Batch) -> Iterator[Any]:
@@ -227,17 +242,14 @@ class Rebatch(beam.DoFn):
             self._docs, self._chars = [], 0
 
 
-class _Accounting(beam.CombineFn):
-    def __init__(self, lists: dict[str, tuple[str, ...]]) -> None:
-        self._lists = lists
+class _MergeAccounting(beam.CombineFn):
+    """The accounting of a whole run from the writers' per-bundle accounting."""
 
     def create_accumulator(self) -> stats.Accumulator:
         return {}
 
-    def add_input(self, acc: stats.Accumulator, batch: Batch) -> stats.Accumulator:
-        for doc in batch.docs:
-            acc = stats.add_document(acc, doc, self._lists)
-        return acc
+    def add_input(self, acc: stats.Accumulator, other: stats.Accumulator) -> stats.Accumulator:
+        return stats.merge([acc, other])
 
     def merge_accumulators(self, accumulators: Any) -> stats.Accumulator:
         return stats.merge(list(accumulators))
@@ -266,56 +278,99 @@ def _write_run_stats(
         "sources": stats.finish(acc, lists, docs_read=docs_read, docs_written=sum(file.docs for file in files)),
         "outputs": [file.to_dict() for file in sorted(files)],
     }
+    writers.remove_pieces(out_dir)  # every shard is merged: the side input waits for all of them
     return _write_json(report, out_dir, RUN_STATS)
 
 
-class WriteOutputs(beam.PTransform):
-    """Shards every finished document into its folder; returns the files written."""
+ACCOUNTING = "accounting"
+"""Tag of the writers' per-bundle accounting (``stats.Accumulator``)."""
 
-    def __init__(self, out_dir: str, output_format: str, shard_bytes: int) -> None:
+
+class WritePieces(beam.DoFn):
+    """Finished batches -> pieces (``writers.Piece``) of their documents, written where the
+    documents finish, so that no document goes through the runner to be written; and, on
+    the ``ACCOUNTING`` output, once per bundle, the accounting of the documents."""
+
+    def __init__(self, out_dir: str, lists: dict[str, tuple[str, ...]], piece_bytes: int = writers.PIECE_BYTES) -> None:
+        self._pieces_dir = os.path.join(out_dir, writers.PIECES)
+        self._lists = lists
+        self._piece_bytes = piece_bytes
+
+    def start_bundle(self) -> None:
+        self._records: dict[str, list[writers.Record]] = {}
+        self._bytes: dict[str, int] = {}
+        self._doc_bytes: dict[str, int] = {}
+        self._acc: stats.Accumulator = {}
+
+    def process(self, batch: Batch) -> Iterator[writers.Piece]:
+        for doc in batch.docs:
+            self._acc = stats.add_document(self._acc, doc, self._lists)
+            folder = writers.folder_of(doc)
+            record = writers.record_of(doc)
+            self._records.setdefault(folder, []).append(record)
+            self._bytes[folder] = self._bytes.get(folder, 0) + len(record[1])
+            self._doc_bytes[folder] = self._doc_bytes.get(folder, 0) + doc.size_bytes
+            if self._bytes[folder] >= self._piece_bytes:
+                yield self._close(folder)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        for folder in sorted(self._records):
+            yield GlobalWindows.windowed_value(self._close(folder))
+        if self._acc:
+            yield pvalue.TaggedOutput(ACCOUNTING, GlobalWindows.windowed_value(self._acc))
+            self._acc = {}
+
+    def _close(self, folder: str) -> writers.Piece:
+        piece = writers.write_piece(self._pieces_dir, folder, self._records.pop(folder), self._doc_bytes.pop(folder))
+        del self._bytes[folder]
+        return piece
+
+
+def _plan_shards(item: tuple[str, Any], shard_bytes: int) -> Iterator[tuple[tuple[str, int, int], list[writers.Piece]]]:
+    """A folder's pieces -> one (folder, index, count) per shard file, with every piece."""
+    folder, pieces = item
+    pieces = sorted(pieces)
+    count = writers.shard_count(sum(piece.doc_bytes for piece in pieces), shard_bytes)
+    for index in range(count):
+        yield (folder, index, count), pieces
+
+
+class WriteOutputs(beam.PTransform):
+    """Finished batches (one collection, or a tuple of them) -> the files of kept/<source>,
+    rejected/<stage> and errors; returns (the files written, the run's accounting).
+
+    Each collection gets its own piece writer, fused into the step that produces it, so
+    the documents are encoded and written to pieces where they are; only the pieces'
+    descriptions are grouped, by folder, and each shard is merged from them."""
+
+    def __init__(self, out_dir: str, output_format: str, shard_bytes: int, lists: dict[str, tuple[str, ...]]) -> None:
         super().__init__()
         self._out_dir = out_dir
         self._format = output_format
         self._shard_bytes = shard_bytes
+        self._lists = lists
 
-    def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        by_folder = batches | "Folder" >> beam.FlatMap(_by_folder)
-        sizes = (
-            by_folder
-            | "Sizes" >> beam.Map(lambda item: (item[0], sum(doc.size_bytes for doc in item[1].docs)))
-            | "SumSizes" >> beam.CombinePerKey(sum)
-        )
-        shard_bytes, out_dir, output_format = self._shard_bytes, self._out_dir, self._format
-
-        def assign(item: tuple[str, Batch], folder_bytes: dict[str, int]) -> Iterator[tuple[tuple[str, int, int], Batch]]:
-            folder, batch = item
-            count = writers.shard_count(folder_bytes[folder], shard_bytes)
-            shards: dict[int, list[Document]] = {}
-            for doc in batch.docs:
-                shards.setdefault(writers.shard_of(doc, count), []).append(doc)
-            for index, docs in shards.items():
-                yield (folder, index, count), Batch(tuple(docs))
-
-        def write(item: tuple[tuple[str, int, int], Any]) -> writers.WrittenFile:
-            (folder, index, count), shard_batches = item
-            docs = (doc for batch in shard_batches for doc in batch.docs)
-            return writers.write_shard(out_dir, folder, index, count, docs, output_format)
-
-        return (
-            by_folder
-            | "Assign" >> beam.FlatMap(assign, folder_bytes=beam.pvalue.AsDict(sizes))
+    def expand(self, finished: Any) -> tuple[beam.PCollection, beam.PCollection]:
+        collections = [finished] if isinstance(finished, beam.PCollection) else list(finished)
+        pieces, accounts = [], []
+        for number, batches in enumerate(collections):
+            written = batches | f"Pieces/{number}" >> beam.ParDo(WritePieces(self._out_dir, self._lists)).with_outputs(
+                ACCOUNTING, main="pieces"
+            )
+            pieces.append(written.pieces)
+            accounts.append(written[ACCOUNTING])
+        out_dir, output_format = self._out_dir, self._format
+        files = (
+            pieces
+            | "AllPieces" >> beam.Flatten()
+            | "ByFolder" >> beam.Map(lambda piece: (piece.folder, piece))
             | "Group" >> beam.GroupByKey()
-            | "WriteShard" >> beam.Map(write)
+            | "PlanShards" >> beam.FlatMap(_plan_shards, shard_bytes=self._shard_bytes)
+            | "SpreadShards" >> beam.Reshuffle()
+            | "MergeShard" >> beam.MapTuple(lambda shard, pieces: writers.merge_shard(out_dir, *shard, pieces, output_format))
         )
-
-
-def _by_folder(batch: Batch) -> Iterator[tuple[str, Batch]]:
-    """A batch cut by the folder each document goes to (kept/<source>, rejected/<stage>, errors)."""
-    folders: dict[str, list[Document]] = {}
-    for doc in batch.docs:
-        folders.setdefault(writers.folder_of(doc), []).append(doc)
-    for folder, docs in folders.items():
-        yield folder, Batch(tuple(docs))
+        accounting = accounts | "AllAccounting" >> beam.Flatten() | "Accounting" >> beam.CombineGlobally(_MergeAccounting())
+        return files, accounting
 
 
 def add_shards(docs: beam.PCollection, config: RunConfig, out_dir: str) -> None:
@@ -343,24 +398,18 @@ def build_pipeline(
     """Add the whole run to ``pipeline``; outputs go under ``out_dir``."""
     check_stages_available(config, shards)
     lists = stage_lists(config)
-    per_source = []
-    ledgers = []
-    for source in config.sources:
-        files = find_inputs(source)
-        read = (
-            pipeline
-            | f"Read/{source.name}/Files" >> beam.Create(files)
-            | f"Read/{source.name}/Spread" >> beam.Reshuffle()
-            | f"Read/{source.name}/Parse"
-            >> beam.ParDo(ReadFileDoFn(source, config.read, progress_seconds)).with_outputs(LEDGER, main="docs")
-        )
-        per_source.append(read.docs)
-        ledgers.append(read[LEDGER])
-    ledger = ledgers | "Read/Ledger" >> beam.Flatten()
+    files = [(source.name, file) for source in config.sources for file in find_inputs(source)]
+    read = (
+        pipeline
+        | "Read/Files" >> beam.Create(files)
+        | "Read/SpreadFiles" >> beam.Reshuffle()
+        | "Read/Parse"
+        >> beam.ParDo(ReadFileDoFn(config.sources, config.read, progress_seconds)).with_outputs(LEDGER, main="docs")
+    )
+    ledger = read[LEDGER]
     # Documents travel in batches (corpus.record.Batch) from the readers to the writers;
     # dedup, which compares documents with each other, and the shards take them one by one.
-    batches = per_source | "Read/Merge" >> beam.Flatten() | "Read/Spread" >> beam.Reshuffle()
-    batches = batches | "Read/DuplicateIds" >> MarkDuplicateIds()
+    batches = read.docs | "Read/DuplicateIds" >> SpreadAndMarkDuplicateIds()
     split = batches | "Read/Split" >> beam.FlatMap(_split_read).with_outputs(REMOVED, main="ok")
 
     removed = [split[REMOVED]]
@@ -384,9 +433,9 @@ def build_pipeline(
 
     if shards and config.shards is not None:
         add_shards(alive | "Shards/Unbatch" >> beam.FlatMap(_unbatch), config, out_dir)
-    finished = [alive, *removed] | "Finish" >> beam.Flatten()
-    written = finished | "Write" >> WriteOutputs(out_dir, config.output.format, config.output.shard_bytes)
-    accounting = finished | "Stats/Accounting" >> beam.CombineGlobally(_Accounting(lists))
+    written, accounting = (alive, *removed) | "Write" >> WriteOutputs(
+        out_dir, config.output.format, config.output.shard_bytes, lists
+    )
     _ = accounting | "Stats/Write" >> beam.Map(
         _write_run_stats,
         files=beam.pvalue.AsList(written),

@@ -39,8 +39,64 @@ def test_write_shard_sorts_and_round_trips(tmp_path: Path, output_format: str) -
     second = writers.write_shard(str(tmp_path / "b"), "kept/news", 0, 1, docs, output_format)
     assert first == second  # same bytes whatever the input order
     assert first.path == f"kept/news/part-00000-of-00001.{writers.extension(output_format)}" and first.docs == 5
-    assert writers.read_written(str(tmp_path / "a"), "kept/news") == sorted(docs, key=lambda d: d.doc_id)
+    in_order = sorted(docs, key=lambda d: (writers.doc_hash(d), writers.json_line(d)))
+    assert writers.read_written(str(tmp_path / "a"), "kept/news") == in_order
     assert not [name for name in os.listdir(tmp_path / "a" / "kept" / "news") if ".tmp" in name]
+
+
+def test_shard_hash_ranges_are_where_shard_of_puts_documents() -> None:
+    for count in (1, 2, 3, 7, 1000):
+        ranges = [writers.shard_hashes(index, count) for index in range(count)]
+        assert ranges[0][0] == 0 and ranges[-1][1] == 1 << 64
+        assert all(ranges[i][1] == ranges[i + 1][0] for i in range(count - 1))  # they tile the hash range
+        for index, (low, high) in enumerate(ranges):
+            for h in (low, high - 1):
+                doc_shard = (h * count) >> 64
+                assert doc_shard == index
+    docs = [Document(f"d{i}", "news", "文") for i in range(500)]
+    for doc in docs:
+        low, high = writers.shard_hashes(writers.shard_of(doc, 7), 7)
+        assert low <= writers.doc_hash(doc) < high
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "jsonl.gz", "parquet"])
+def test_shards_merged_from_pieces_are_the_shards_written_directly(tmp_path: Path, output_format: str) -> None:
+    """However the documents are cut into pieces, each shard is the same file as one
+    written from its documents directly; a piece's range read returns exactly its hashes."""
+    docs = [Document(f"d{i:03d}", "news", "新闻" * (i % 17 + 1), make_meta({"line": i})) for i in range(300)]
+    pieces_dir = str(tmp_path / writers.PIECES)
+    pieces = []
+    for cut in (range(0, 120), range(120, 121), range(121, 300)):  # uneven pieces, one of a single document
+        part = [docs[i] for i in cut]
+        pieces.append(writers.write_piece(pieces_dir, "kept/news", [writers.record_of(d) for d in reversed(part)], 0))
+    every = sorted(writers.record_of(d) for d in docs)
+    assert sorted(r for piece in pieces for r in writers.read_piece(piece)) == every
+    count = 4
+    for index in range(count):
+        low, high = writers.shard_hashes(index, count)
+        in_range = [r for piece in pieces for r in writers.read_piece(piece, low, high)]
+        assert sorted(in_range) == [r for r in every if low <= r[0] < high]
+        merged = writers.merge_shard(str(tmp_path / "merged"), "kept/news", index, count, reversed(pieces), output_format)
+        direct = writers.write_shard(
+            str(tmp_path / "direct"),
+            "kept/news",
+            index,
+            count,
+            [d for d in docs if writers.shard_of(d, count) == index],
+            output_format,
+        )
+        assert merged == direct and merged.docs > 0
+    assert sorted(writers.read_written(str(tmp_path / "merged"), "kept/news"), key=lambda d: d.doc_id) == docs
+    writers.remove_pieces(str(tmp_path))
+    assert not os.path.exists(pieces_dir)
+
+
+def test_a_piece_with_a_damaged_index_is_refused(tmp_path: Path) -> None:
+    piece = writers.write_piece(str(tmp_path), "errors", [writers.record_of(d) for d in _docs()], 0)
+    with open(piece.path + ".index", "r+b") as handle:
+        handle.truncate(8)
+    with pytest.raises(OSError, match="index holds 1 numbers, expected 16"):
+        writers.read_piece(piece)
 
 
 def test_gzip_output_has_no_timestamp(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from corpus import stats, writers
 from corpus.config import CleanConfig, InputFile, ReadConfig
 from corpus.reasons import Reason
 from corpus.record import BATCH_DOCS, Batch, Document, Verdict, batched
@@ -101,8 +103,8 @@ def test_read_dofn_reads_real_files(sample_dir: Path) -> None:
     with BeamPipeline() as pipeline:
         batches = (
             pipeline
-            | beam.Create([InputFile(str(path), "fortunes-zh.jsonl.gz")])
-            | beam.ParDo(ReadFileDoFn(source("jsonl", name="ebooks"), ReadConfig(), -1))
+            | beam.Create([("ebooks", InputFile(str(path), "fortunes-zh.jsonl.gz"))])
+            | beam.ParDo(ReadFileDoFn((source("jsonl", name="ebooks"), source("jsonl", name="news")), ReadConfig(), -1))
         )
         expected = [doc.doc_id for doc in read_all(path, "jsonl")]
         assert len(expected) == 5671  # quotes, Tang and Song poems
@@ -111,25 +113,32 @@ def test_read_dofn_reads_real_files(sample_dir: Path) -> None:
         assert_that(sizes, equal_to([BATCH_DOCS] * (5671 // BATCH_DOCS) + [5671 % BATCH_DOCS]), label="batches in file order")
 
 
-def test_write_outputs_shards_by_size_and_sorts(tmp_path: Path) -> None:
+def test_write_outputs_shards_by_size_orders_and_accounts(tmp_path: Path) -> None:
     docs = [Document(f"d{i:03d}", "news", "新闻" * 50) for i in range(40)]
     docs.append(
         Document("bad", "news", "x").with_verdict(
             CleanRules(CleanPlan(CleanConfig())).judge(Document("bad", "news", "x")).removal
         )
     )
+    lists = {"news": ("clean",)}
     with BeamPipeline() as pipeline:
-        written = pipeline | beam.Create(_batches(docs, 7)) | WriteOutputs(str(tmp_path), "jsonl", shard_bytes=1000)
+        first = pipeline | "First" >> beam.Create(_batches(docs[:25], 7))
+        second = pipeline | "Second" >> beam.Create(_batches(docs[25:], 3))
+        written, accounting = (first, second) | WriteOutputs(str(tmp_path), "jsonl", shard_bytes=1000, lists=lists)
         assert_that(
             written | beam.Map(lambda f: f.path.split("/part")[0]) | beam.Distinct(), equal_to(["kept/news", "rejected/clean"])
         )
+        funnel = accounting | beam.Map(lambda acc: stats.finish(acc, lists)["news"]["docs_kept"])
+        assert_that(funnel, equal_to([40]), label="accounting")
     files = sorted((tmp_path / "kept" / "news").iterdir())
     assert len(files) == 12  # 40 x 300 bytes / 1000 per shard
     kept = read_written(str(tmp_path), "kept/news")
     assert sorted(d.doc_id for d in kept) == [f"d{i:03d}" for i in range(40)]
-    for file in files:
-        ids = [line.split('"id": "')[1].split('"')[0] for line in file.read_text().splitlines()]
-        assert ids == sorted(ids)
+    for index, file in enumerate(files):
+        in_file = [Document.from_dict(json.loads(line)) for line in file.read_text().splitlines()]
+        hashes = [writers.doc_hash(d) for d in in_file]
+        assert hashes == sorted(hashes)  # ordered by hash
+        assert all(writers.shard_of(d, 12) == index for d in in_file)
 
 
 def test_read_errors_leave_their_batch_and_rebatching_keeps_every_document() -> None:

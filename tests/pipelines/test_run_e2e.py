@@ -74,6 +74,7 @@ def test_run_json_accounts_for_every_source(finished_run: Path) -> None:
     listed = {item["path"] for item in report["outputs"]}
     on_disk = {str(p.relative_to(finished_run)) for f in ("kept", "rejected", "errors") for p in (finished_run / f).rglob("*.gz")}
     assert listed == on_disk
+    assert not (finished_run / ".pieces").exists()  # the pieces the shards were merged from are gone
 
 
 def test_rejected_and_errors_hold_what_they_should(finished_run: Path) -> None:
