@@ -133,7 +133,7 @@ def run_stage(paths: list[str], config: RunConfig, out: Path | None, clusters: b
             _ = docs | "Count" >> beam.combiners.Count.Globally()
         else:
             kept, removed, report = docs | Deduplicate(DedupPlan.for_run(config))
-            finished = (kept, removed) | beam.Flatten()
+            finished = (*kept, *removed) | beam.Flatten()
             _ = report | "SaveReport" >> beam.Map(_save, str(out / "report.json"))
             if clusters:
                 representatives = finished | beam.Map(_representative) | beam.combiners.ToList()

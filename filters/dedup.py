@@ -18,7 +18,8 @@ union-find of a graph below ``union_find_max_edges``):
                 the key space -> GroupByKey -> buckets formed in memory per partition ->
                 an edge from each bucket's smallest node to each other member (linear in
                 the bucket, never all pairs) -> Distinct
-    Verify      (optional) exact Jaccard of the two n-gram sets of each edge
+    Verify      (optional) exact Jaccard of the two n-gram sets of each edge (the sets
+                made from the normalised texts of the edges' ends, joined by node)
     Components  connected components, labelled by their smallest node
     Paragraphs  (optional) lines of ``paragraph_min_chars`` or more shared with another
                 surviving document are removed from all but the first (survivor order);
@@ -73,6 +74,7 @@ REMOVED = "removed"
 EVENTS = "events"
 PASS_THROUGH = "pass_through"  # noqa: S105 - an output tag, not a secret
 PARAGRAPHS = "paragraphs"
+TEXTS = "texts"
 FAILED = "failed"
 _LONGEST = (1 << 64) - 1
 _EXAMPLES = 5
@@ -259,6 +261,8 @@ class _SketchFn(beam.DoFn):
         key = text_key if self._plan.config.exact else node
         found = paragraph_hashes(doc.text, self._plan.config.paragraph_min_chars) if self._plan.config.paragraphs else ()
         yield pvalue.TaggedOutput("sketch", (key, (node, bands)))
+        if self._plan.config.near and self._plan.config.verify:
+            yield pvalue.TaggedOutput(TEXTS, (node, normalised))
         if found:
             yield pvalue.TaggedOutput(PARAGRAPHS, (node, found))
         yield node, doc
@@ -347,9 +351,10 @@ class _VerifyEdges(beam.PTransform):
     end, which has few near ends, compares. The two ends' sets meet in one element.
     """
 
-    def __init__(self, keyed_docs: beam.PCollection, config: DedupConfig) -> None:
+    def __init__(self, texts: beam.PCollection, config: DedupConfig) -> None:
         super().__init__()
-        self._docs = keyed_docs
+        self._texts = texts
+        """(node, normalised text) of every compared document: smaller than the documents."""
         self._config = config
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
@@ -357,9 +362,9 @@ class _VerifyEdges(beam.PTransform):
 
         def candidate_sets(item: tuple[bytes, dict[str, Iterable[Any]]]) -> Iterator[tuple[bytes, bytes]]:
             node, grouped = item
-            docs = list(grouped["doc"])
-            if docs and next(iter(grouped["candidate"]), None) is not None:
-                yield node, shingle_set(normalise(docs[0].text), ngram).tobytes()
+            texts = list(grouped["text"])
+            if texts and next(iter(grouped["candidate"]), None) is not None:
+                yield node, shingle_set(texts[0], ngram).tobytes()
 
         def send_near_set(item: tuple[bytes, dict[str, Iterable[Any]]]) -> Iterator[tuple[bytes, tuple[bytes, bytes]]]:
             near, grouped = item
@@ -386,8 +391,8 @@ class _VerifyEdges(beam.PTransform):
 
         candidates = edges | "Candidates" >> beam.FlatMap(lambda edge: [(edge[0], True), (edge[1], True)])
         sets = (
-            {"doc": self._docs, "candidate": candidates}
-            | "JoinDocs" >> beam.CoGroupByKey()
+            {"text": self._texts, "candidate": candidates}
+            | "JoinTexts" >> beam.CoGroupByKey()
             | "Sets" >> beam.FlatMap(candidate_sets)
         )
         near_sets = (
@@ -480,8 +485,11 @@ class _ApplyFn(beam.DoFn):
 
 
 class Deduplicate(beam.PTransform):
-    """``docs | Deduplicate(plan)`` -> ``(kept, removed, report)``; ``report`` is a
-    one-element PCollection holding ``stats/dedup.json``'s content."""
+    """``docs | Deduplicate(plan)`` -> ``(kept, removed, report)``; ``kept`` and
+    ``removed`` are tuples of PCollections (the documents that left by each way: flatten
+    them to have one; kept apart, each can be written where it is produced, with no trip
+    through a Flatten, which Beam's FnApiRunner materialises), ``report`` is a one-element
+    PCollection holding ``stats/dedup.json``'s content."""
 
     def __init__(self, plan: DedupPlan) -> None:
         super().__init__()
@@ -490,7 +498,7 @@ class Deduplicate(beam.PTransform):
     def expand(self, docs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
         plan, config = self._plan, self._plan.config
         sketched = docs | "Sketch" >> beam.ParDo(_SketchFn(plan)).with_outputs(
-            "sketch", PARAGRAPHS, PASS_THROUGH, EVENTS, FAILED, main="keyed"
+            "sketch", PARAGRAPHS, PASS_THROUGH, EVENTS, FAILED, TEXTS, main="keyed"
         )
         keyed = sketched.keyed
         exact = (
@@ -510,7 +518,7 @@ class Deduplicate(beam.PTransform):
                 | "Near/DistinctEdges" >> beam.Distinct()
             )
             if config.verify:
-                verify = _VerifyEdges(keyed, config)
+                verify = _VerifyEdges(sketched[TEXTS], config)
                 edges = edges | "Near/Verify" >> verify
                 events.append(verify.events)
             cluster = ConnectedComponents(config.rounds, config.union_find_max_edges)
@@ -552,7 +560,7 @@ class Deduplicate(beam.PTransform):
             | "Apply/Verdicts" >> beam.ParDo(_ApplyFn(config)).with_outputs(REMOVED, EVENTS, main=KEPT)
         )
         events.append(applied[EVENTS])
-        kept = (applied[KEPT], sketched[PASS_THROUGH]) | "Kept" >> beam.Flatten()
+        kept = (applied[KEPT], sketched[PASS_THROUGH])
         round_list = (rounds or [keyed.pipeline | "Rounds/None" >> beam.Create([])]) | "Rounds" >> beam.Flatten()
         report = (
             events
@@ -560,7 +568,7 @@ class Deduplicate(beam.PTransform):
             | "Report/Combine" >> beam.CombineGlobally(DedupReportFn())
             | "Report/Finish" >> beam.Map(finish_report, plan=plan, rounds=beam.pvalue.AsList(round_list))
         )
-        removed = (applied[REMOVED], sketched[FAILED]) | "Removed" >> beam.Flatten()
+        removed = (applied[REMOVED], sketched[FAILED])
         return kept, removed, report
 
 

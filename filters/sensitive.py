@@ -104,11 +104,14 @@ class Folding:
                     table[code] = ord(simplified)
         chinese: dict[int, int | None] = {}
         words: dict[int, int | None] = {}
+        category = unicodedata.category
         for code in range(0x110000):
             if 0xD800 <= code < 0xE000:  # lone surrogates cannot reach the matcher (UTF-8)
                 table[code] = 0xFFFD
                 continue
             char = chr(code)
+            if category(char) in ("Cn", "Co"):
+                continue  # unassigned and private use (most code points): nothing folds them
             if code not in table:
                 compatible = unicodedata.normalize("NFKC", char) if not char.isascii() else char
                 if len(compatible) == 1 and compatible != char and (compatible.isalnum() or compatible == " "):

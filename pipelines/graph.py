@@ -218,6 +218,11 @@ def _split_read(batch: Batch) -> Iterator[Any]:
     yield pvalue.TaggedOutput(REMOVED, Batch(tuple(failed)))
 
 
+def _one(parts: tuple[beam.PCollection, ...], label: str) -> beam.PCollection:
+    """The parts as one collection (a Flatten only when there are several)."""
+    return parts[0] if len(parts) == 1 else parts | label >> beam.Flatten()
+
+
 def _unbatch(batch: Batch) -> tuple[Document, ...]:
     return batch.docs
 
@@ -413,27 +418,34 @@ def build_pipeline(
     split = batches | "Read/Split" >> beam.FlatMap(_split_read).with_outputs(REMOVED, main="ok")
 
     removed = [split[REMOVED]]
-    alive = split.ok
+    # The surviving batches; after dedup, one collection per way out of it (each is written
+    # where it is produced: a Flatten would take every document through the runner).
+    alive: tuple[beam.PCollection, ...] = (split.ok,)
     judges = stage_judges(config)
     for stage in STAGE_ORDER:
         sources = frozenset(name for name, stages in lists.items() if stage in stages)
         if not sources:
             continue
         if stage == "dedup":
-            docs = alive | "Stage/Dedup/Unbatch" >> beam.FlatMap(_unbatch)
+            docs = _one(alive, "Stage/Dedup/Merge") | "Stage/Dedup/Unbatch" >> beam.FlatMap(_unbatch)
             kept, stage_removed, report = docs | "Stage/Dedup" >> Deduplicate(DedupPlan.for_run(config))
-            alive = kept | "Stage/Dedup/Batch" >> beam.ParDo(Rebatch())
-            stage_removed = stage_removed | "Stage/Dedup/BatchRemoved" >> beam.ParDo(Rebatch())
+            alive = tuple(part | f"Stage/Dedup/Batch/{number}" >> beam.ParDo(Rebatch()) for number, part in enumerate(kept))
+            removed += [
+                part | f"Stage/Dedup/BatchRemoved/{number}" >> beam.ParDo(Rebatch()) for number, part in enumerate(stage_removed)
+            ]
             _ = report | "Stats/WriteDedup" >> beam.Map(_write_json, out_dir=out_dir, relative=DEDUP_STATS)
         else:
             judge_type, settings = judges[stage]
             dofn = StageDoFn(stage, judge_type, settings, sources, progress_seconds)
-            alive, stage_removed = alive | f"Stage/{stage.capitalize()}" >> RunStage(dofn)
-        removed.append(stage_removed)
+            passed, stage_removed = _one(alive, f"Stage/{stage.capitalize()}/Merge") | f"Stage/{stage.capitalize()}" >> RunStage(
+                dofn
+            )
+            alive = (passed,)
+            removed.append(stage_removed)
 
     if shards and config.shards is not None:
-        add_shards(alive | "Shards/Unbatch" >> beam.FlatMap(_unbatch), config, out_dir)
-    written, accounting = (alive, *removed) | "Write" >> WriteOutputs(
+        add_shards(_one(alive, "Shards/Merge") | "Shards/Unbatch" >> beam.FlatMap(_unbatch), config, out_dir)
+    written, accounting = (*alive, *removed) | "Write" >> WriteOutputs(
         out_dir, config.output.format, config.output.shard_bytes, lists
     )
     _ = accounting | "Stats/Write" >> beam.Map(

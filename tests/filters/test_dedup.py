@@ -65,6 +65,7 @@ def run_dedup(tmp_path: Path, docs: list[Document] | tuple[int, Callable[[int], 
         else:
             count, created = len(docs), pipeline | beam.Create(docs)
         kept, removed, report = created | Deduplicate(DedupPlan.for_run(config))
+        kept, removed = kept | "Kept" >> beam.Flatten(), removed | "Removed" >> beam.Flatten()
         for name, collection in (("kept", kept), ("removed", removed), ("report", report)):
             _ = collection | f"List/{name}" >> beam.combiners.ToList() | f"Save/{name}" >> beam.Map(_save, str(tmp_path / name))
     kept_docs, removed_docs, (report_content,) = (
@@ -314,6 +315,7 @@ def test_many_groups_over_several_bundles(tmp_path: Path, articles: list[str], p
     with BeamPipeline(options=options) as pipeline:
         docs = pipeline | beam.Create(range(groups * 9)) | beam.Reshuffle() | "Make" >> beam.Map(make)
         kept, removed, report = docs | Deduplicate(DedupPlan.for_run(config))
+        kept, removed = kept | "Kept" >> beam.Flatten(), removed | "Removed" >> beam.Flatten()
         for name, collection in (("kept", kept), ("removed", removed), ("report", report)):
             _ = collection | f"List/{name}" >> beam.combiners.ToList() | f"Save/{name}" >> beam.Map(_save, str(tmp_path / name))
     kept_docs, removed_docs, (report_content,) = (
