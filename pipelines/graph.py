@@ -6,11 +6,15 @@
                                                  and the shards take them one by one)
       -> Stage/Clean -> ...                     (each source only through its own stages,
                                                  in the pipeline's fixed order)
-      -> Write/<Kept|Removed> ...               (kept/<source>, rejected/<stage>, errors)
+      -> Write/Pieces/<n>                       (where each collection of finished documents
+                                                 is produced: sorted runs on disk, and the
+                                                 accounting per bundle)
+      -> Write/Group -> Write/MergeShard        (kept/<source>, rejected/<stage>, errors:
+                                                 each file merged from its folder's pieces)
       -> Shards/...                             (kept documents -> tokens -> the weighted
                                                  mix -> shards/, stats/shards.json; when
                                                  the config has a shards section)
-      -> Stats/Accounting -> Stats/Write        (stats/run.json, written last)
+      -> Write/Accounting -> Stats/Write        (stats/run.json, written last)
 
 This module is the only place where config names meet classes: ``STAGES`` maps a stage
 name to its judge and settings. A stage name that the config allows but this version does
