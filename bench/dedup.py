@@ -28,6 +28,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import sys
 import tempfile
 from importlib.metadata import version
@@ -132,7 +133,7 @@ def run_stage(paths: list[str], config: RunConfig, out: Path | None, clusters: b
         if out is None:
             _ = docs | "Count" >> beam.combiners.Count.Globally()
         else:
-            kept, removed, report = docs | Deduplicate(DedupPlan.for_run(config))
+            kept, removed, report = docs | Deduplicate(DedupPlan.for_run(config), str(out / "work"))
             finished = (*kept, *removed) | beam.Flatten()
             _ = report | "SaveReport" >> beam.Map(_save, str(out / "report.json"))
             if clusters:
@@ -140,6 +141,8 @@ def run_stage(paths: list[str], config: RunConfig, out: Path | None, clusters: b
                 _ = representatives | "SaveClusters" >> beam.Map(_save, str(out / "clusters.json"))
             else:
                 _ = finished | "Count" >> beam.combiners.Count.Globally()
+    if out is not None:
+        shutil.rmtree(out / "work", ignore_errors=True)  # the documents that waited for their verdicts
     return _cpu() - started
 
 

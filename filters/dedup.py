@@ -24,7 +24,13 @@ union-find of a graph below ``union_find_max_edges``):
     Paragraphs  (optional) lines of ``paragraph_min_chars`` or more shared with another
                 surviving document are removed from all but the first (survivor order);
                 a document that loses every such line is rejected
-    Apply       CoGroupByKey(documents, decisions): verdicts, kept / removed
+    Apply       the documents wait on disk, not in a shuffle: the sketch step writes each
+                compared document into sorted runs ("pieces", ordered by a hash of its
+                node, as the writers' pieces are) and passes on only their descriptions;
+                the decisions (and paragraph removals) are grouped by stretch of that
+                hash range, ``ceil(compared bytes / APPLY_RANGE_BYTES)`` stretches, and
+                each stretch's documents are read from every piece and given their
+                verdicts: kept / removed
 
 Node keys sort in survivor order, so "the smallest node" is the survivor everywhere:
 source priority (the order of ``priority``; unlisted sources rank equal, after the listed
@@ -50,6 +56,8 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import os
+import pickle
 import struct
 import time
 from collections.abc import Iterable, Iterator
@@ -60,6 +68,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
+from corpus import writers
 from corpus.config import DedupConfig, RunConfig
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
@@ -75,6 +84,9 @@ EVENTS = "events"
 PASS_THROUGH = "pass_through"  # noqa: S105 - an output tag, not a secret
 PARAGRAPHS = "paragraphs"
 TEXTS = "texts"
+APPLY_RANGE_BYTES = 64 * 1024 * 1024
+"""Documents (``size_bytes``) per stretch of the node-hash range that one Apply task gives
+verdicts to: about what that task holds in memory at once."""
 FAILED = "failed"
 _LONGEST = (1 << 64) - 1
 _EXAMPLES = 5
@@ -115,6 +127,11 @@ class DedupPlan:
 def node_key(rank: int, length: int, source: str, doc_id: str) -> bytes:
     """Bytes that sort in survivor order: priority rank, longer first, then source and id."""
     return struct.pack(">IQ", rank, _LONGEST - length) + source.encode() + b"\x00" + doc_id.encode("utf-8", "surrogatepass")
+
+
+def node_hash(node: bytes) -> int:
+    """A 64-bit hash of a node key: where the node's document lies in the Apply ranges."""
+    return int.from_bytes(hashlib.blake2b(node, digest_size=8).digest(), "big")
 
 
 def node_parts(node: bytes) -> tuple[str, str]:
@@ -200,11 +217,13 @@ _BANDS_CACHE = 100_000
 
 
 class _SketchFn(beam.DoFn):
-    """Document -> (node, doc) for the final join, plus its sketch; documents not compared
-    leave by the ``pass`` output."""
+    """Document -> its sketch, and the document itself into a piece on disk (the main
+    output is the pieces' descriptions, ``writers.Piece``); documents not compared leave by
+    the ``pass`` output."""
 
-    def __init__(self, plan: DedupPlan) -> None:
+    def __init__(self, plan: DedupPlan, work_dir: str) -> None:
         self._plan = plan
+        self._work_dir = work_dir
 
     def setup(self) -> None:
         config = self._plan.config
@@ -218,9 +237,19 @@ class _SketchFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._tally = _Tally()
+        self._records: list[writers.Record] = []
+        self._bytes = 0
+        self._doc_bytes = 0
 
     def finish_bundle(self) -> Iterator[Any]:
         yield from self._tally.emit()
+        if self._records:
+            yield GlobalWindows.windowed_value(self._close())
+
+    def _close(self) -> writers.Piece:
+        piece = writers.write_piece(self._work_dir, STAGE, self._records, self._doc_bytes)
+        self._records, self._bytes, self._doc_bytes = [], 0, 0
+        return piece
 
     def process(self, doc: Document) -> Iterator[Any]:
         if doc.source not in self._plan.sources:
@@ -265,7 +294,12 @@ class _SketchFn(beam.DoFn):
             yield pvalue.TaggedOutput(TEXTS, (node, normalised))
         if found:
             yield pvalue.TaggedOutput(PARAGRAPHS, (node, found))
-        yield node, doc
+        record = pickle.dumps((node, doc), protocol=pickle.HIGHEST_PROTOCOL)
+        self._records.append((node_hash(node), record))
+        self._bytes += len(record)
+        self._doc_bytes += doc.size_bytes
+        if self._bytes >= writers.PIECE_BYTES:
+            yield self._close()
 
 
 def _exact_groups(item: tuple[bytes, Iterable[tuple[bytes, tuple[Any, ...]]]]) -> Iterator[Any]:
@@ -440,8 +474,18 @@ def _paragraph_removals(item: tuple[bytes, Iterable[tuple[bytes, int]]]) -> Iter
             yield node, index
 
 
+def _ranges(total_bytes: int) -> int:
+    return writers.shard_count(total_bytes, APPLY_RANGE_BYTES)
+
+
+def _by_range(item: tuple[bytes, Any], kind: str, ranges: int) -> tuple[int, tuple[str, bytes, Any]]:
+    node, value = item
+    return (node_hash(node) * ranges) >> 64, (kind, node, value)
+
+
 class _ApplyFn(beam.DoFn):
-    """(node, {doc, decision, paragraph}) -> the document with its dedup verdict."""
+    """(stretch of the node-hash range, its decisions and paragraph removals) -> every
+    document of that stretch, read from the pieces, with its dedup verdict."""
 
     def __init__(self, config: DedupConfig) -> None:
         self._config = config
@@ -452,10 +496,22 @@ class _ApplyFn(beam.DoFn):
     def finish_bundle(self) -> Iterator[Any]:
         yield from self._tally.emit()
 
-    def process(self, item: tuple[bytes, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        _, grouped = item
-        for doc in grouped["doc"]:
-            yield from self._apply(doc, list(grouped["decision"]), sorted(set(grouped["paragraph"])))
+    def process(
+        self, item: tuple[int, Iterable[tuple[str, bytes, Any]]], pieces: list[writers.Piece], ranges: int
+    ) -> Iterator[Any]:
+        index, values = item
+        decisions: dict[bytes, list[Decision]] = {}
+        drops: dict[bytes, set[int]] = {}
+        for kind, node, value in values:
+            if kind == "decision":
+                decisions.setdefault(node, []).append(value)
+            elif kind == "paragraph":
+                drops.setdefault(node, set()).add(value)
+        low, high = writers.shard_hashes(index, ranges)
+        for piece in sorted(pieces):
+            for _, record in writers.read_piece(piece, low, high):
+                node, doc = pickle.loads(record)  # noqa: S301 - written by this run's sketch step
+                yield from self._apply(doc, decisions.get(node, []), sorted(drops.get(node, ())))
 
     def _apply(self, doc: Document, decisions: list[Decision], drop_lines: list[int]) -> Iterator[Any]:
         enforced = self._config.mode == "enforce"
@@ -491,16 +547,19 @@ class Deduplicate(beam.PTransform):
     through a Flatten, which Beam's FnApiRunner materialises), ``report`` is a one-element
     PCollection holding ``stats/dedup.json``'s content."""
 
-    def __init__(self, plan: DedupPlan) -> None:
+    def __init__(self, plan: DedupPlan, work_dir: str) -> None:
         super().__init__()
         self._plan = plan
+        self._work_dir = work_dir
+        """Where the compared documents wait for their verdicts (a folder every worker can
+        write and read; the caller removes it once the run's outputs are written)."""
 
     def expand(self, docs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
         plan, config = self._plan, self._plan.config
-        sketched = docs | "Sketch" >> beam.ParDo(_SketchFn(plan)).with_outputs(
-            "sketch", PARAGRAPHS, PASS_THROUGH, EVENTS, FAILED, TEXTS, main="keyed"
+        sketched = docs | "Sketch" >> beam.ParDo(_SketchFn(plan, os.path.abspath(self._work_dir))).with_outputs(
+            "sketch", PARAGRAPHS, PASS_THROUGH, EVENTS, FAILED, TEXTS, main="pieces"
         )
-        keyed = sketched.keyed
+        pieces = sketched.pieces
         exact = (
             sketched.sketch
             | "Exact/Group" >> beam.GroupByKey()
@@ -543,25 +602,38 @@ class Deduplicate(beam.PTransform):
             ]
             events.append(near[EVENTS])
         all_decisions = decisions | "Decisions" >> beam.Flatten()
-        joined: dict[str, beam.PCollection] = {"doc": keyed, "decision": all_decisions}
+        ranges = (
+            pieces
+            | "Apply/Sizes" >> beam.Map(lambda piece: piece.doc_bytes)
+            | "Apply/Total" >> beam.CombineGlobally(sum)
+            | "Apply/Ranges" >> beam.Map(_ranges)
+        )
+        count = beam.pvalue.AsSingleton(ranges)
+        keyed = [
+            ranges | "Apply/Every" >> beam.FlatMap(lambda n: [(index, ("range", b"", None)) for index in range(n)]),
+            all_decisions | "Apply/DecisionRanges" >> beam.Map(_by_range, "decision", count),
+        ]
         if config.paragraphs:
-            joined["paragraph"] = (
+            removals = (
                 {"paragraphs": sketched[PARAGRAPHS], "decision": all_decisions}
                 | "Paragraphs/JoinDecisions" >> beam.CoGroupByKey()
                 | "Paragraphs/Owners" >> beam.FlatMap(_paragraph_owners)
                 | "Paragraphs/Group" >> beam.GroupByKey()
                 | "Paragraphs/Removals" >> beam.FlatMap(_paragraph_removals)
             )
-        else:
-            joined["paragraph"] = keyed.pipeline | "Paragraphs/None" >> beam.Create([])
+            keyed.append(removals | "Apply/ParagraphRanges" >> beam.Map(_by_range, "paragraph", count))
         applied = (
-            joined
-            | "Apply/Join" >> beam.CoGroupByKey()
-            | "Apply/Verdicts" >> beam.ParDo(_ApplyFn(config)).with_outputs(REMOVED, EVENTS, main=KEPT)
+            keyed
+            | "Apply/All" >> beam.Flatten()
+            | "Apply/Group" >> beam.GroupByKey()
+            | "Apply/Verdicts"
+            >> beam.ParDo(_ApplyFn(config), pieces=beam.pvalue.AsList(pieces), ranges=count).with_outputs(
+                REMOVED, EVENTS, main=KEPT
+            )
         )
         events.append(applied[EVENTS])
         kept = (applied[KEPT], sketched[PASS_THROUGH])
-        round_list = (rounds or [keyed.pipeline | "Rounds/None" >> beam.Create([])]) | "Rounds" >> beam.Flatten()
+        round_list = (rounds or [pieces.pipeline | "Rounds/None" >> beam.Create([])]) | "Rounds" >> beam.Flatten()
         report = (
             events
             | "Report/Events" >> beam.Flatten()

@@ -432,7 +432,9 @@ def build_pipeline(
             continue
         if stage == "dedup":
             docs = _one(alive, "Stage/Dedup/Merge") | "Stage/Dedup/Unbatch" >> beam.FlatMap(_unbatch)
-            kept, stage_removed, report = docs | "Stage/Dedup" >> Deduplicate(DedupPlan.for_run(config))
+            kept, stage_removed, report = docs | "Stage/Dedup" >> Deduplicate(
+                DedupPlan.for_run(config), os.path.join(out_dir, writers.PIECES, "dedup")
+            )
             alive = tuple(part | f"Stage/Dedup/Batch/{number}" >> beam.ParDo(Rebatch()) for number, part in enumerate(kept))
             removed += [
                 part | f"Stage/Dedup/BatchRemoved/{number}" >> beam.ParDo(Rebatch()) for number, part in enumerate(stage_removed)

@@ -64,7 +64,7 @@ def run_dedup(tmp_path: Path, docs: list[Document] | tuple[int, Callable[[int], 
             created = pipeline | beam.Create(range(count)) | "Make" >> beam.Map(make)
         else:
             count, created = len(docs), pipeline | beam.Create(docs)
-        kept, removed, report = created | Deduplicate(DedupPlan.for_run(config))
+        kept, removed, report = created | Deduplicate(DedupPlan.for_run(config), str(tmp_path / "work"))
         kept, removed = kept | "Kept" >> beam.Flatten(), removed | "Removed" >> beam.Flatten()
         for name, collection in (("kept", kept), ("removed", removed), ("report", report)):
             _ = collection | f"List/{name}" >> beam.combiners.ToList() | f"Save/{name}" >> beam.Map(_save, str(tmp_path / name))
@@ -314,7 +314,7 @@ def test_many_groups_over_several_bundles(tmp_path: Path, articles: list[str], p
     options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_threading"])
     with BeamPipeline(options=options) as pipeline:
         docs = pipeline | beam.Create(range(groups * 9)) | beam.Reshuffle() | "Make" >> beam.Map(make)
-        kept, removed, report = docs | Deduplicate(DedupPlan.for_run(config))
+        kept, removed, report = docs | Deduplicate(DedupPlan.for_run(config), str(tmp_path / "work"))
         kept, removed = kept | "Kept" >> beam.Flatten(), removed | "Removed" >> beam.Flatten()
         for name, collection in (("kept", kept), ("removed", removed), ("report", report)):
             _ = collection | f"List/{name}" >> beam.combiners.ToList() | f"Save/{name}" >> beam.Map(_save, str(tmp_path / name))
@@ -334,3 +334,31 @@ def test_many_groups_over_several_bundles(tmp_path: Path, articles: list[str], p
     assert report_content["sources"]["web"]["docs_seen"] == groups * 8
     assert report_content["lost_to"] == {"web": {"news": groups * 3, "web": groups * 3}}
     assert report_content["verify"]["candidate_pairs"] == groups * 2
+
+
+@pytest.mark.parametrize("paragraphs", [False, True])
+def test_verdicts_are_the_same_over_many_pieces_and_ranges(
+    tmp_path: Path, articles: list[str], monkeypatch: pytest.MonkeyPatch, paragraphs: bool
+) -> None:
+    """The compared documents wait on disk in pieces and get their verdicts per stretch of
+    the node-hash range: many small pieces and many stretches (some with no document, some
+    with no decision) give exactly the outcome of one piece and one stretch."""
+    from corpus import writers
+    from filters import dedup
+
+    footer = "本页面中文版由中文手册页计划提供，欢迎转载并注明出处。"
+    docs = [
+        *(Document(f"n{i}", "news", text + "\n" + footer) for i, text in enumerate(articles[:30])),
+        *(Document(f"e{i}", "web", edited(text, 40)) for i, text in enumerate(articles[:12])),
+        *(Document(f"x{i}", "web", text) for i, text in enumerate(articles[10:20])),
+    ]
+    config = _config(TWO, paragraphs=paragraphs)
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "cut").mkdir()
+    whole = run_dedup(tmp_path / "whole", docs, config)
+    monkeypatch.setattr(writers, "PIECE_BYTES", 3_000)  # a piece every few documents
+    monkeypatch.setattr(dedup, "APPLY_RANGE_BYTES", 2_000)  # more stretches than documents
+    cut = run_dedup(tmp_path / "cut", docs, config)
+    assert len(list((tmp_path / "cut" / "work").iterdir())) > 2 * 10  # pieces and their indexes
+    assert whole[0] == cut[0] and whole[1] == cut[1] and whole[2] == cut[2]
+    assert len(whole[1]) >= 10 and len(whole[0]) >= 30  # removed (the copies of n10-n19) and kept both
