@@ -175,6 +175,28 @@ class Piece:
     """The documents' ``size_bytes``: what the folder's shard count is computed from."""
 
 
+class PieceBuffer:
+    """Records gathered for one piece, until they reach ``PIECE_BYTES``."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.bytes = 0
+        self.doc_bytes = 0
+
+    def add(self, record: Record, doc_bytes: int) -> bool:
+        """Adds a record; True when the piece is full and should be written."""
+        self.records.append(record)
+        self.bytes += len(record[1])
+        self.doc_bytes += doc_bytes
+        return self.bytes >= PIECE_BYTES
+
+    def write(self, pieces_dir: str, folder: str) -> Piece:
+        """Writes what was gathered as a piece of ``folder`` and starts afresh."""
+        piece = write_piece(pieces_dir, folder, self.records, self.doc_bytes)
+        self.records, self.bytes, self.doc_bytes = [], 0, 0
+        return piece
+
+
 def write_piece(pieces_dir: str, folder: str, records: list[Record], doc_bytes: int) -> Piece:
     """Sort ``records`` and write them as a piece of ``folder``."""
     records.sort()

@@ -237,19 +237,12 @@ class _SketchFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._tally = _Tally()
-        self._records: list[writers.Record] = []
-        self._bytes = 0
-        self._doc_bytes = 0
+        self._piece = writers.PieceBuffer()
 
     def finish_bundle(self) -> Iterator[Any]:
         yield from self._tally.emit()
-        if self._records:
-            yield GlobalWindows.windowed_value(self._close())
-
-    def _close(self) -> writers.Piece:
-        piece = writers.write_piece(self._work_dir, STAGE, self._records, self._doc_bytes)
-        self._records, self._bytes, self._doc_bytes = [], 0, 0
-        return piece
+        if self._piece.records:
+            yield GlobalWindows.windowed_value(self._piece.write(self._work_dir, STAGE))
 
     def process(self, doc: Document) -> Iterator[Any]:
         if doc.source not in self._plan.sources:
@@ -294,12 +287,9 @@ class _SketchFn(beam.DoFn):
             yield pvalue.TaggedOutput(TEXTS, (node, normalised))
         if found:
             yield pvalue.TaggedOutput(PARAGRAPHS, (node, found))
-        record = pickle.dumps((node, doc), protocol=pickle.HIGHEST_PROTOCOL)
-        self._records.append((node_hash(node), record))
-        self._bytes += len(record)
-        self._doc_bytes += doc.size_bytes
-        if self._bytes >= writers.PIECE_BYTES:
-            yield self._close()
+        record = (node_hash(node), pickle.dumps((node, doc), protocol=pickle.HIGHEST_PROTOCOL))
+        if self._piece.add(record, doc.size_bytes):
+            yield self._piece.write(self._work_dir, STAGE)
 
 
 def _exact_groups(item: tuple[bytes, Iterable[tuple[bytes, tuple[Any, ...]]]]) -> Iterator[Any]:

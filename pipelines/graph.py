@@ -300,39 +300,28 @@ class WritePieces(beam.DoFn):
     documents finish, so that no document goes through the runner to be written; and, on
     the ``ACCOUNTING`` output, once per bundle, the accounting of the documents."""
 
-    def __init__(self, out_dir: str, lists: dict[str, tuple[str, ...]], piece_bytes: int = writers.PIECE_BYTES) -> None:
+    def __init__(self, out_dir: str, lists: dict[str, tuple[str, ...]]) -> None:
         self._pieces_dir = os.path.join(out_dir, writers.PIECES)
         self._lists = lists
-        self._piece_bytes = piece_bytes
 
     def start_bundle(self) -> None:
-        self._records: dict[str, list[writers.Record]] = {}
-        self._bytes: dict[str, int] = {}
-        self._doc_bytes: dict[str, int] = {}
+        self._buffers: dict[str, writers.PieceBuffer] = {}
         self._acc: stats.Accumulator = {}
 
     def process(self, batch: Batch) -> Iterator[writers.Piece]:
         for doc in batch.docs:
             self._acc = stats.add_document(self._acc, doc, self._lists)
             folder = writers.folder_of(doc)
-            record = writers.record_of(doc)
-            self._records.setdefault(folder, []).append(record)
-            self._bytes[folder] = self._bytes.get(folder, 0) + len(record[1])
-            self._doc_bytes[folder] = self._doc_bytes.get(folder, 0) + doc.size_bytes
-            if self._bytes[folder] >= self._piece_bytes:
-                yield self._close(folder)
+            if self._buffers.setdefault(folder, writers.PieceBuffer()).add(writers.record_of(doc), doc.size_bytes):
+                yield self._buffers.pop(folder).write(self._pieces_dir, folder)
 
     def finish_bundle(self) -> Iterator[Any]:
-        for folder in sorted(self._records):
-            yield GlobalWindows.windowed_value(self._close(folder))
+        for folder in sorted(self._buffers):
+            yield GlobalWindows.windowed_value(self._buffers[folder].write(self._pieces_dir, folder))
+        self._buffers = {}
         if self._acc:
             yield pvalue.TaggedOutput(ACCOUNTING, GlobalWindows.windowed_value(self._acc))
             self._acc = {}
-
-    def _close(self, folder: str) -> writers.Piece:
-        piece = writers.write_piece(self._pieces_dir, folder, self._records.pop(folder), self._doc_bytes.pop(folder))
-        del self._bytes[folder]
-        return piece
 
 
 def _plan_shards(item: tuple[str, Any], shard_bytes: int) -> Iterator[tuple[tuple[str, int, int], list[writers.Piece]]]:
