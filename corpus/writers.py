@@ -44,7 +44,9 @@ PIECE_BYTES = 32 * 1024 * 1024
 """A piece is closed when its encoded documents reach this size (or its bundle ends)."""
 
 Record = tuple[int, bytes]
-"""A document as written: (its hash, its JSON line in UTF-8)."""
+"""An encoded document in a piece: (its hash, its bytes). The writers' pieces hold the
+JSON line in UTF-8 and the hash of (source, id); dedup's hold a pickle of (node key,
+document) and the hash of the node key."""
 
 
 @dataclass(frozen=True, order=True)
@@ -165,7 +167,7 @@ def _write_records(out_dir: str, folder: str, index: int, count: int, records: l
 
 @dataclass(frozen=True, order=True)
 class Piece:
-    """A run of encoded documents of one folder, on disk, ordered by (hash, line)."""
+    """A run of encoded documents of one folder, on disk, ordered by (hash, bytes)."""
 
     folder: str
     path: str
