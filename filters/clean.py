@@ -56,7 +56,6 @@ RULES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules")
 
 _NOT_CJK_IDEOGRAPHS = re.compile("[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\U00030000-\U000323af]+")
 _WHITESPACE = re.compile(r"\s+")
-_OTHER_WHITESPACE = re.compile(r"[^\S \n]")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 """Where traditional-only characters are looked for."""
 _CHINESE_RANGES = (*_CJK_RANGES, (0x20000, 0x2FA1F), (0x30000, 0x323AF))
@@ -69,7 +68,7 @@ _OPENCC_CONFIGS = {"t2s": "t2s", "tw2sp": "tw2sp", "hk2s": "hk2s"}
 
 def count_chars(text: str) -> int:
     """Characters that are not white space."""
-    if _OTHER_WHITESPACE.search(text):
+    if clean_text.OTHER_WHITESPACE.search(text):
         return len(text) - sum(len(run) for run in _WHITESPACE.findall(text))
     return len(text) - text.count(" ") - text.count("\n")  # normalised text: a tenth of the time
 

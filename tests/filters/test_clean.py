@@ -319,6 +319,25 @@ def test_navigation_patterns_are_compiled_one_by_one(tmp_path: Path) -> None:
     assert navigation.remove(text) == ("正文第一行。\n正文最后一行。", 4)
 
 
+def test_line_start_patterns_are_rewritten_only_where_the_anchor_leads(tmp_path: Path) -> None:
+    """A pattern anchored at a line start is searched from line break to line break: it
+    still finds the first line, later lines and the last one, keeps its inline flags, and
+    ``^a|b`` (an alternation, anchored in one branch) is searched as written."""
+    from filters.navigation import NavigationRules, _line_finder
+    from filters.rulefile import load_rules
+
+    assert _line_finder("^本站(声明|所有)")[1] is not None
+    assert _line_finder("(?i)^help$")[1] is not None
+    assert _line_finder("^菜单|导航栏目")[1] is None
+    assert _line_finder("版权所有")[1] is None
+    path = tmp_path / "nav.txt"
+    path.write_text("re:^本站(声明|所有)\nre:(?i)^help$\nre:^菜单|导航栏目\n", encoding="utf-8")
+    navigation = NavigationRules(load_rules(str(path), allow_patterns=True))
+    text = "本站声明\n正文第一行。\nHELP\n正文：导航栏目\n本站所有\n正文最后一行。\n菜单"
+    assert navigation.remove(text) == ("正文第一行。\n正文最后一行。\n", 5)
+    assert navigation.remove("正文。\nHelp") == ("正文。\n", 1)
+
+
 def test_remembered_line_decisions_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
     """Navigation remembers its decision per line; a warm memory, and one forgotten every
     few lines, remove exactly what a fresh one does, on real zh-CN help pages."""
