@@ -46,7 +46,8 @@ PIECE_BYTES = 32 * 1024 * 1024
 Record = tuple[int, bytes]
 """An encoded document in a piece: (its hash, its bytes). The writers' pieces hold the
 JSON line in UTF-8 and the hash of (source, id); dedup's hold a pickle of (node key,
-document) and the hash of the node key."""
+document) and the hash of the node key; the read step's a pickle of a batch and its
+number in the bundle."""
 
 
 @dataclass(frozen=True, order=True)
@@ -178,19 +179,21 @@ class Piece:
 
 
 class PieceBuffer:
-    """Records gathered for one piece, until they reach ``PIECE_BYTES``."""
+    """Records gathered for one piece, until they reach ``limit`` bytes (default
+    ``PIECE_BYTES``, read when the buffer is made)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.records: list[Record] = []
         self.bytes = 0
         self.doc_bytes = 0
+        self._limit = PIECE_BYTES if limit is None else limit
 
     def add(self, record: Record, doc_bytes: int) -> bool:
         """Adds a record; True when the piece is full and should be written."""
         self.records.append(record)
         self.bytes += len(record[1])
         self.doc_bytes += doc_bytes
-        return self.bytes >= PIECE_BYTES
+        return self.bytes >= self._limit
 
     def write(self, pieces_dir: str, folder: str) -> Piece:
         """Writes what was gathered as a piece of ``folder`` and starts afresh."""

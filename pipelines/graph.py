@@ -3,7 +3,9 @@
     Read/Files -> Read/SpreadFiles -> Read/Parse (every source's files in one step)
       -> Read/DuplicateIds/Spread               (from here to the writers documents travel
                                                  in batches, corpus.record.Batch; dedup
-                                                 and the shards take them one by one)
+                                                 and the shards take them one by one; the
+                                                 batches wait on disk, in pieces, and
+                                                 only the pieces are spread)
       -> Stage/Clean -> ...                     (each source only through its own stages,
                                                  in the pipeline's fixed order)
       -> Write/Pieces/<n>                       (where each collection of finished documents
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -184,27 +187,60 @@ def _places(batch: Batch) -> list[tuple[tuple[str, str], tuple[str, int]]]:
     return [((doc.source, doc.doc_id), _where(doc)) for doc in batch.docs if doc.removal is None]
 
 
+SPILL_PIECE_BYTES = 8 * 1024 * 1024
+"""The read step's pieces: small, so that a few large files still spread evenly."""
+PLACES = "places"
+
+
+class _SpillFn(beam.DoFn):
+    """Read batches -> pickled into pieces on disk (the main output is the pieces'
+    descriptions), and the places of their documents (``PLACES``)."""
+
+    def __init__(self, work_dir: str) -> None:
+        self._work_dir = work_dir
+
+    def start_bundle(self) -> None:
+        self._piece = writers.PieceBuffer(SPILL_PIECE_BYTES)
+
+    def process(self, batch: Batch) -> Iterator[Any]:
+        for place in _places(batch):
+            yield pvalue.TaggedOutput(PLACES, place)
+        record = (len(self._piece.records), pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        if self._piece.add(record, sum(doc.size_bytes for doc in batch.docs)):
+            yield self._piece.write(self._work_dir, "read")
+
+    def finish_bundle(self) -> Iterator[Any]:
+        if self._piece.records:
+            yield GlobalWindows.windowed_value(self._piece.write(self._work_dir, "read"))
+
+
+def _unspill(piece: writers.Piece, duplicates: dict[tuple[str, str, str, int], str]) -> Iterator[Batch]:
+    for _, data in writers.read_piece(piece):
+        yield _mark_duplicates(pickle.loads(data), duplicates)  # noqa: S301 - written by this run's read step
+
+
 class SpreadAndMarkDuplicateIds(beam.PTransform):
     """Spreads the read batches over the workers, and marks a (source, id) read twice:
     every occurrence after the first (by file, then position) becomes a duplicate_id error
     record. Only (key, place) pairs are shuffled, and the side input holds the duplicates
     alone, so the cost stays small when ids are unique.
 
-    The places are taken before the spread and the marks made after it: the spread is the
-    one point where the batches wait in the runner anyway, so waiting there for the side
-    input costs no second trip of every document through the runner."""
+    The batches wait for the side input on disk, not in the runner: the read step pickles
+    them into pieces under ``work_dir`` (8 MB each) and only the pieces' descriptions are
+    spread; each worker reads its pieces back and marks. A runner that keeps its shuffles
+    in memory (the DirectRunner) would otherwise hold the whole input at this point."""
+
+    def __init__(self, work_dir: str) -> None:
+        super().__init__()
+        self._work_dir = work_dir
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        duplicates = (
-            batches
-            | "Places" >> beam.FlatMap(_places)
-            | "Group" >> beam.GroupByKey()
-            | "LaterCopies" >> beam.FlatMap(_later_copies)
-        )
+        spilled = batches | "Spill" >> beam.ParDo(_SpillFn(self._work_dir)).with_outputs(PLACES, main="pieces")
+        duplicates = spilled[PLACES] | "Group" >> beam.GroupByKey() | "LaterCopies" >> beam.FlatMap(_later_copies)
         return (
-            batches
+            spilled.pieces
             | "Spread" >> beam.Reshuffle()
-            | "Mark" >> beam.Map(_mark_duplicates, duplicates=beam.pvalue.AsDict(duplicates))
+            | "Mark" >> beam.FlatMap(_unspill, duplicates=beam.pvalue.AsDict(duplicates))
         )
 
 
@@ -407,7 +443,7 @@ def build_pipeline(
     ledger = read[LEDGER]
     # Documents travel in batches (corpus.record.Batch) from the readers to the writers;
     # dedup, which compares documents with each other, and the shards take them one by one.
-    batches = read.docs | "Read/DuplicateIds" >> SpreadAndMarkDuplicateIds()
+    batches = read.docs | "Read/DuplicateIds" >> SpreadAndMarkDuplicateIds(os.path.join(out_dir, writers.PIECES, "read"))
     split = batches | "Read/Split" >> beam.FlatMap(_split_read).with_outputs(REMOVED, main="ok")
 
     removed = [split[REMOVED]]
