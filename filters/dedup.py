@@ -19,7 +19,9 @@ union-find of a graph below ``union_find_max_edges``):
                 an edge from each bucket's smallest node to each other member (linear in
                 the bucket, never all pairs) -> Distinct
     Verify      (optional) exact Jaccard of the two n-gram sets of each edge (the sets
-                made from the normalised texts of the edges' ends, joined by node)
+                made from the normalised texts of the edges' ends, joined by node; a set
+                is the 32-bit n-gram hashes whose Jaccard the signature estimates, 4
+                bytes per n-gram; the joins wait on disk, ``corpus.spill``)
     Components  connected components, labelled by their smallest node
     Paragraphs  (optional) lines of ``paragraph_min_chars`` or more shared with another
                 surviving document are removed from all but the first (survivor order);
@@ -72,9 +74,10 @@ from corpus import writers
 from corpus.config import DedupConfig, RunConfig
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
+from corpus.spill import DiskCoGroupByKey
 from corpus.work import WorkCounters
 from filters.components import ConnectedComponents
-from filters.minhash import MinHasher, band_keys, exact_key, jaccard, lsh_params, normalise, shingle_set
+from filters.minhash import MinHasher, band_keys, exact_key, jaccard, lsh_params, minhash_set, normalise
 from filters.stage import failed
 
 STAGE = "dedup"
@@ -375,11 +378,14 @@ class _VerifyEdges(beam.PTransform):
     end, which has few near ends, compares. The two ends' sets meet in one element.
     """
 
-    def __init__(self, texts: beam.PCollection, config: DedupConfig) -> None:
+    def __init__(self, texts: beam.PCollection, config: DedupConfig, work_dir: str) -> None:
         super().__init__()
         self._texts = texts
         """(node, normalised text) of every compared document: smaller than the documents."""
         self._config = config
+        self._work_dir = work_dir
+        """Where the joins' values wait (``DiskCoGroupByKey``): texts and sets are as large
+        as the input, and would otherwise wait in the runner."""
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
         ngram, threshold = self._config.ngram, self._config.threshold
@@ -388,7 +394,7 @@ class _VerifyEdges(beam.PTransform):
             node, grouped = item
             texts = list(grouped["text"])
             if texts and next(iter(grouped["candidate"]), None) is not None:
-                yield node, shingle_set(texts[0], ngram).tobytes()
+                yield node, minhash_set(texts[0], ngram).tobytes()
 
         def send_near_set(item: tuple[bytes, dict[str, Iterable[Any]]]) -> Iterator[tuple[bytes, tuple[bytes, bytes]]]:
             near, grouped = item
@@ -402,10 +408,10 @@ class _VerifyEdges(beam.PTransform):
             far, grouped = item
             compared = rejected = 0
             for own_set in grouped["set"]:
-                own = np.frombuffer(own_set, dtype=np.uint64)
+                own = np.frombuffer(own_set, dtype=np.uint32)
                 for near, near_set in grouped["near"]:
                     compared += 1
-                    if jaccard(own, np.frombuffer(near_set, dtype=np.uint64)) >= threshold:
+                    if jaccard(own, np.frombuffer(near_set, dtype=np.uint32)) >= threshold:
                         yield near, far
                     else:
                         rejected += 1
@@ -416,15 +422,17 @@ class _VerifyEdges(beam.PTransform):
         candidates = edges | "Candidates" >> beam.FlatMap(lambda edge: [(edge[0], True), (edge[1], True)])
         sets = (
             {"text": self._texts, "candidate": candidates}
-            | "JoinTexts" >> beam.CoGroupByKey()
+            | "JoinTexts" >> DiskCoGroupByKey(os.path.join(self._work_dir, "texts"))
             | "Sets" >> beam.FlatMap(candidate_sets)
         )
         near_sets = (
-            {"set": sets, "far": edges} | "JoinNearEnds" >> beam.CoGroupByKey() | "SendNearSets" >> beam.FlatMap(send_near_set)
+            {"set": sets, "far": edges}
+            | "JoinNearEnds" >> DiskCoGroupByKey(os.path.join(self._work_dir, "near-ends"))
+            | "SendNearSets" >> beam.FlatMap(send_near_set)
         )
         compared = (
             {"set": sets, "near": near_sets}
-            | "JoinFarEnds" >> beam.CoGroupByKey()
+            | "JoinFarEnds" >> DiskCoGroupByKey(os.path.join(self._work_dir, "far-ends"))
             | "Compare" >> beam.FlatMap(compare).with_outputs(EVENTS, main="edges")
         )
         self.events = compared[EVENTS]
@@ -567,7 +575,7 @@ class Deduplicate(beam.PTransform):
                 | "Near/DistinctEdges" >> beam.Distinct()
             )
             if config.verify:
-                verify = _VerifyEdges(sketched[TEXTS], config)
+                verify = _VerifyEdges(sketched[TEXTS], config, os.path.join(os.path.abspath(self._work_dir), "verify"))
                 edges = edges | "Near/Verify" >> verify
                 events.append(verify.events)
             cluster = ConnectedComponents(config.rounds, config.union_find_max_edges)

@@ -120,8 +120,18 @@ def shingle_set(normalised: str, ngram: int) -> np.ndarray:
     return np.unique(shingle_hashes64(normalised, ngram))
 
 
+def minhash_set(normalised: str, ngram: int) -> np.ndarray:
+    """The sorted distinct 32-bit shingle hashes (uint32): the set whose Jaccard the
+    MinHash signature estimates (``shingle_hash32``), and which verification measures
+    exactly. Half the bytes of ``shingle_set``; two texts' sets differ from their 64-bit
+    ones only where 32-bit hashes collide (for two sets of 5,000 shingles, about 0.006
+    spurious common hashes on average)."""
+    return np.unique(shingle_hashes64(normalised, ngram).astype(np.uint32))
+
+
 def jaccard(first: np.ndarray, second: np.ndarray) -> float:
-    """Jaccard similarity of two sorted distinct hash arrays (``shingle_set``)."""
+    """Jaccard similarity of two sorted distinct hash arrays (``shingle_set`` or
+    ``minhash_set``)."""
     if len(first) == 0 and len(second) == 0:
         return 1.0
     common = len(np.intersect1d(first, second, assume_unique=True))

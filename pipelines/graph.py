@@ -42,6 +42,7 @@ from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunCo
 from corpus.readers import read_file
 from corpus.reasons import Reason
 from corpus.record import Batch, Document, Verdict, batch_full, batched
+from corpus.spill import SpillFn
 from corpus.work import WorkCounters
 from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
@@ -189,34 +190,12 @@ def _places(batch: Batch) -> list[tuple[tuple[str, str], tuple[str, int]]]:
 
 SPILL_PIECE_BYTES = 8 * 1024 * 1024
 """The read step's pieces: small, so that a few large files still spread evenly."""
-PLACES = "places"
-
-
-class _SpillFn(beam.DoFn):
-    """Read batches -> pickled into pieces on disk (the main output is the pieces'
-    descriptions), and the places of their documents (``PLACES``)."""
-
-    def __init__(self, work_dir: str) -> None:
-        self._work_dir = work_dir
-
-    def start_bundle(self) -> None:
-        self._piece = writers.PieceBuffer(SPILL_PIECE_BYTES)
-
-    def process(self, batch: Batch) -> Iterator[Any]:
-        for place in _places(batch):
-            yield pvalue.TaggedOutput(PLACES, place)
-        record = (len(self._piece.records), pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
-        if self._piece.add(record, sum(doc.size_bytes for doc in batch.docs)):
-            yield self._piece.write(self._work_dir, "read")
-
-    def finish_bundle(self) -> Iterator[Any]:
-        if self._piece.records:
-            yield GlobalWindows.windowed_value(self._piece.write(self._work_dir, "read"))
 
 
 def _unspill(piece: writers.Piece, duplicates: dict[tuple[str, str, str, int], str]) -> Iterator[Batch]:
     for _, data in writers.read_piece(piece):
-        yield _mark_duplicates(pickle.loads(data), duplicates)  # noqa: S301 - written by this run's read step
+        _, batch = pickle.loads(data)  # noqa: S301 - written by this run's read step
+        yield _mark_duplicates(batch, duplicates)
 
 
 class SpreadAndMarkDuplicateIds(beam.PTransform):
@@ -235,10 +214,16 @@ class SpreadAndMarkDuplicateIds(beam.PTransform):
         self._work_dir = work_dir
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        spilled = batches | "Spill" >> beam.ParDo(_SpillFn(self._work_dir)).with_outputs(PLACES, main="pieces")
-        duplicates = spilled[PLACES] | "Group" >> beam.GroupByKey() | "LaterCopies" >> beam.FlatMap(_later_copies)
+        duplicates = (
+            batches
+            | "Places" >> beam.FlatMap(_places)
+            | "Group" >> beam.GroupByKey()
+            | "LaterCopies" >> beam.FlatMap(_later_copies)
+        )
         return (
-            spilled.pieces
+            batches
+            | "Keyed" >> beam.Map(lambda batch: (0, batch))
+            | "Spill" >> beam.ParDo(SpillFn(self._work_dir, "read", SPILL_PIECE_BYTES))
             | "Spread" >> beam.Reshuffle()
             | "Mark" >> beam.FlatMap(_unspill, duplicates=beam.pvalue.AsDict(duplicates))
         )

@@ -1,0 +1,115 @@
+"""A CoGroupByKey whose values wait on disk, not in the runner.
+
+Beam's DirectRunner keeps every shuffle's input in its own process until the next stage
+reads it, so a join of something as large as the input (the normalised texts dedup
+verifies with, the n-gram sets sent to each end of an edge) makes that process grow
+with the input. ``DiskCoGroupByKey`` does the grouping itself:
+
+    each input  (key, value) -> pickled, into sorted runs on disk ("pieces", the writers'
+                format: ordered by a 64-bit hash of the key), fused with the step that
+                made the values; only the pieces' descriptions go on
+    ranges      ceil(bytes of all pieces / ``range_bytes``) stretches of the hash range
+    group       each stretch, on some worker: its records read from every piece (the
+                piece index finds them), grouped by key in memory -> (key, {tag: values})
+
+so the runner holds descriptions and numbers, and a worker one stretch (``range_bytes``
+of pickles) at a time, whatever the size of the input. Like ``beam.CoGroupByKey`` it
+promises no order of keys or of a key's values; every tag is in each result, possibly
+with no values. The pieces stay under ``work_dir`` until the run removes its
+``.pieces`` folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
+
+from corpus import writers
+
+RANGE_BYTES = 64 * 1024 * 1024
+"""Pickled values grouped at a time by one worker (a few times that in memory)."""
+
+
+def key_hash(key: Any) -> int:
+    """A 64-bit hash of a key, the same on every worker and runner: of the bytes
+    themselves, or of the pickle of anything else (ints, strings and tuples of them pickle
+    the same everywhere)."""
+    data = key if isinstance(key, bytes) else pickle.dumps(key, protocol=4)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+class SpillFn(beam.DoFn):
+    """(key, value) -> pieces of ``tag`` under ``work_dir``; the output is the pieces'
+    descriptions (``writers.Piece``, whose folder is the tag)."""
+
+    def __init__(self, work_dir: str, tag: str, piece_bytes: int | None = None) -> None:
+        self._work_dir = work_dir
+        self._tag = tag
+        self._piece_bytes = piece_bytes
+
+    def start_bundle(self) -> None:
+        self._piece = writers.PieceBuffer(self._piece_bytes)
+
+    def process(self, item: tuple[Any, Any]) -> Iterator[writers.Piece]:
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        if self._piece.add((key_hash(item[0]), data), len(data)):
+            yield self._piece.write(self._work_dir, self._tag)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        if self._piece.records:
+            yield GlobalWindows.windowed_value(self._piece.write(self._work_dir, self._tag))
+
+
+def group_range(
+    index: int, tags: tuple[str, ...], pieces: list[writers.Piece], ranges: int
+) -> Iterator[tuple[Any, dict[str, list[Any]]]]:
+    """Stretch ``index`` of ``ranges`` of the key-hash range, read from every piece and
+    grouped by key."""
+    low, high = writers.shard_hashes(index, ranges)
+    groups: dict[Any, dict[str, list[Any]]] = {}
+    for piece in sorted(pieces):
+        for _, data in writers.read_piece(piece, low, high):
+            key, value = pickle.loads(data)  # noqa: S301 - written by this run's SpillFn
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = {tag: [] for tag in tags}
+            group[piece.folder].append(value)
+    yield from groups.items()
+
+
+class DiskCoGroupByKey(beam.PTransform):
+    """``{tag: (key, value) collection} | DiskCoGroupByKey(work_dir)`` -> ``(key, {tag:
+    [values]})``, as ``beam.CoGroupByKey`` gives, with the values waiting on disk."""
+
+    def __init__(self, work_dir: str, range_bytes: int = RANGE_BYTES) -> None:
+        super().__init__()
+        self._work_dir = work_dir
+        self._range_bytes = range_bytes
+
+    def expand(self, inputs: Mapping[str, beam.PCollection]) -> beam.PCollection:
+        tags = tuple(sorted(inputs))
+        if not tags:
+            raise ValueError("DiskCoGroupByKey needs at least one input")
+        range_bytes = self._range_bytes
+        # Each input is spilled where it is made (no Flatten of the values in front, which
+        # the FnApiRunner would materialise); only the descriptions are brought together.
+        pieces = [inputs[tag] | f"Spill/{tag}" >> beam.ParDo(SpillFn(self._work_dir, tag)) for tag in tags]
+        every_piece = pieces | "Pieces" >> beam.Flatten()
+        ranges = (
+            every_piece
+            | "Bytes" >> beam.Map(lambda piece: piece.doc_bytes)
+            | "Total" >> beam.CombineGlobally(sum)
+            | "Ranges" >> beam.Map(lambda total: writers.shard_count(total, range_bytes))
+        )
+        return (
+            ranges
+            | "Stretches" >> beam.FlatMap(lambda count: list(range(count)))
+            | "Spread" >> beam.Reshuffle()
+            | "Group"
+            >> beam.FlatMap(group_range, tags, pieces=beam.pvalue.AsList(every_piece), ranges=beam.pvalue.AsSingleton(ranges))
+        )
