@@ -106,10 +106,8 @@ def record_of(doc: Document) -> Record:
     return doc_hash(doc), json_line(doc).encode("utf-8")
 
 
-def _encode_jsonl(lines: list[bytes], compress: bool) -> bytes:
+def _encode_jsonl_gz(lines: list[bytes]) -> bytes:
     data = b"".join(lines)
-    if not compress:
-        return data
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as member:
         member.write(data)
@@ -157,12 +155,25 @@ def write_shard(out_dir: str, folder: str, index: int, count: int, docs: Iterabl
 
 
 def _write_records(out_dir: str, folder: str, index: int, count: int, records: list[Record], output_format: str) -> WrittenFile:
+    relative = f"{folder}/{shard_name(index, count, output_format)}"
+    path = os.path.join(out_dir, relative)
+    if output_format == "jsonl":
+        # Line by line: a shard's lines are in memory once, not twice (joined).
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.tmp-{os.getpid()}"
+        digest, size = hashlib.sha256(), 0
+        with open(temporary, "wb") as handle:
+            for _, line in records:
+                handle.write(line)
+                digest.update(line)
+                size += len(line)
+        os.replace(temporary, path)
+        return WrittenFile(relative, len(records), size, digest.hexdigest())
     if output_format == "parquet":
         data = _encode_parquet([Document.from_dict(json.loads(line)) for _, line in records])
     else:
-        data = _encode_jsonl([line for _, line in records], compress=output_format == "jsonl.gz")
-    relative = f"{folder}/{shard_name(index, count, output_format)}"
-    write_atomic(os.path.join(out_dir, relative), data)
+        data = _encode_jsonl_gz([line for _, line in records])
+    write_atomic(path, data)
     return WrittenFile(relative, len(records), len(data), hashlib.sha256(data).hexdigest())
 
 

@@ -554,28 +554,32 @@ class Deduplicate(beam.PTransform):
 
     def expand(self, docs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
         plan, config = self._plan, self._plan.config
-        sketched = docs | "Sketch" >> beam.ParDo(_SketchFn(plan, os.path.abspath(self._work_dir))).with_outputs(
+        work_dir = os.path.abspath(self._work_dir)
+        sketched = docs | "Sketch" >> beam.ParDo(_SketchFn(plan, work_dir)).with_outputs(
             "sketch", PARAGRAPHS, PASS_THROUGH, EVENTS, FAILED, TEXTS, main="pieces"
         )
         pieces = sketched.pieces
         exact = (
-            sketched.sketch
-            | "Exact/Group" >> beam.GroupByKey()
-            | "Exact/Survivors" >> beam.FlatMap(_exact_groups).with_outputs("survivors", EVENTS, main="decisions")
+            {"member": sketched.sketch}
+            | "Exact/Group" >> DiskCoGroupByKey(os.path.join(work_dir, "exact"))
+            | "Exact/Survivors"
+            >> beam.FlatMap(lambda item: _exact_groups((item[0], item[1]["member"]))).with_outputs(
+                "survivors", EVENTS, main="decisions"
+            )
         )
         decisions = [exact.decisions]
         events = [sketched[EVENTS], exact[EVENTS]]
         rounds: list[beam.PCollection] = []
         if config.near:
+            band_batches = exact.survivors | "Near/BandBatches" >> beam.ParDo(_BandBatchFn(config.band_partitions))
             edges = (
-                exact.survivors
-                | "Near/BandBatches" >> beam.ParDo(_BandBatchFn(config.band_partitions))
-                | "Near/Partitions" >> beam.GroupByKey()
-                | "Near/Edges" >> beam.FlatMap(_partition_edges)
+                {"batch": band_batches}
+                | "Near/Partitions" >> DiskCoGroupByKey(os.path.join(work_dir, "bands"))
+                | "Near/Edges" >> beam.FlatMap(lambda item: _partition_edges((item[0], item[1]["batch"])))
                 | "Near/DistinctEdges" >> beam.Distinct()
             )
             if config.verify:
-                verify = _VerifyEdges(sketched[TEXTS], config, os.path.join(os.path.abspath(self._work_dir), "verify"))
+                verify = _VerifyEdges(sketched[TEXTS], config, os.path.join(work_dir, "verify"))
                 edges = edges | "Near/Verify" >> verify
                 events.append(verify.events)
             cluster = ConnectedComponents(config.rounds, config.union_find_max_edges)
@@ -589,17 +593,16 @@ class Deduplicate(beam.PTransform):
                 | "Near/Decisions" >> beam.FlatMap(_near_clusters).with_outputs(EVENTS, main="decisions")
             )
             decisions = [
-                (
-                    exact.decisions | "Exact/BySurvivor" >> beam.Map(lambda item: (item[1].survivor, ("loser", *item))),
-                    labels | "Exact/Labels" >> beam.Map(lambda item: (item[0], ("label", item[1]))),
-                )
-                | "Exact/WithLabels" >> beam.Flatten()
-                | "Exact/JoinNear" >> beam.GroupByKey()
-                | "Exact/FollowNear" >> beam.FlatMap(_follow_near_survivor),
+                {
+                    "loser": exact.decisions | "Exact/BySurvivor" >> beam.Map(lambda item: (item[1].survivor, ("loser", *item))),
+                    "label": labels | "Exact/Labels" >> beam.Map(lambda item: (item[0], ("label", item[1]))),
+                }
+                | "Exact/JoinNear" >> DiskCoGroupByKey(os.path.join(work_dir, "exact-near"))
+                | "Exact/FollowNear"
+                >> beam.FlatMap(lambda item: _follow_near_survivor((item[0], [*item[1]["loser"], *item[1]["label"]]))),
                 near.decisions,
             ]
             events.append(near[EVENTS])
-        all_decisions = decisions | "Decisions" >> beam.Flatten()
         ranges = (
             pieces
             | "Apply/Sizes" >> beam.Map(lambda piece: piece.doc_bytes)
@@ -609,9 +612,13 @@ class Deduplicate(beam.PTransform):
         count = beam.pvalue.AsSingleton(ranges)
         keyed = [
             ranges | "Apply/Every" >> beam.FlatMap(lambda n: [(index, ("range", b"", None)) for index in range(n)]),
-            all_decisions | "Apply/DecisionRanges" >> beam.Map(_by_range, "decision", count),
+            *(
+                part | f"Apply/DecisionRanges/{number}" >> beam.Map(_by_range, "decision", count)
+                for number, part in enumerate(decisions)
+            ),
         ]
         if config.paragraphs:
+            all_decisions = decisions | "Decisions" >> beam.Flatten()
             removals = (
                 {"paragraphs": sketched[PARAGRAPHS], "decision": all_decisions}
                 | "Paragraphs/JoinDecisions" >> beam.CoGroupByKey()
@@ -621,9 +628,9 @@ class Deduplicate(beam.PTransform):
             )
             keyed.append(removals | "Apply/ParagraphRanges" >> beam.Map(_by_range, "paragraph", count))
         applied = (
-            keyed
-            | "Apply/All" >> beam.Flatten()
-            | "Apply/Group" >> beam.GroupByKey()
+            {str(number): part for number, part in enumerate(keyed)}
+            | "Apply/Group" >> DiskCoGroupByKey(os.path.join(work_dir, "decisions"))
+            | "Apply/Values" >> beam.Map(lambda item: (item[0], [value for part in item[1].values() for value in part]))
             | "Apply/Verdicts"
             >> beam.ParDo(_ApplyFn(config), pieces=beam.pvalue.AsList(pieces), ranges=count).with_outputs(
                 REMOVED, EVENTS, main=KEPT

@@ -42,7 +42,7 @@ from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunCo
 from corpus.readers import read_file
 from corpus.reasons import Reason
 from corpus.record import Batch, Document, Verdict, batch_full, batched
-from corpus.spill import SpillFn
+from corpus.spill import DiskCoGroupByKey, SpillFn
 from corpus.work import WorkCounters
 from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
@@ -201,8 +201,8 @@ def _unspill(piece: writers.Piece, duplicates: dict[tuple[str, str, str, int], s
 class SpreadAndMarkDuplicateIds(beam.PTransform):
     """Spreads the read batches over the workers, and marks a (source, id) read twice:
     every occurrence after the first (by file, then position) becomes a duplicate_id error
-    record. Only (key, place) pairs are shuffled, and the side input holds the duplicates
-    alone, so the cost stays small when ids are unique.
+    record. Only (key, place) pairs are grouped (on disk, ``DiskCoGroupByKey``), and the
+    side input holds the duplicates alone, so the cost stays small when ids are unique.
 
     The batches wait for the side input on disk, not in the runner: the read step pickles
     them into pieces under ``work_dir`` (8 MB each) and only the pieces' descriptions are
@@ -214,16 +214,16 @@ class SpreadAndMarkDuplicateIds(beam.PTransform):
         self._work_dir = work_dir
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        places = batches | "Places" >> beam.FlatMap(_places)
         duplicates = (
-            batches
-            | "Places" >> beam.FlatMap(_places)
-            | "Group" >> beam.GroupByKey()
-            | "LaterCopies" >> beam.FlatMap(_later_copies)
+            {"place": places}
+            | "Group" >> DiskCoGroupByKey(os.path.join(self._work_dir, "places"))
+            | "LaterCopies" >> beam.FlatMap(lambda item: _later_copies((item[0], item[1]["place"])))
         )
         return (
             batches
             | "Keyed" >> beam.Map(lambda batch: (0, batch))
-            | "Spill" >> beam.ParDo(SpillFn(self._work_dir, "read", SPILL_PIECE_BYTES))
+            | "Spill" >> beam.ParDo(SpillFn(os.path.join(self._work_dir, "batches"), "read", SPILL_PIECE_BYTES))
             | "Spread" >> beam.Reshuffle()
             | "Mark" >> beam.FlatMap(_unspill, duplicates=beam.pvalue.AsDict(duplicates))
         )
