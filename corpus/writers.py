@@ -46,8 +46,8 @@ PIECE_BYTES = 32 * 1024 * 1024
 Record = tuple[int, bytes]
 """An encoded document in a piece: (its hash, its bytes). The writers' pieces hold the
 JSON line in UTF-8 and the hash of (source, id); dedup's hold a pickle of (node key,
-document) and the hash of the node key; the read step's a pickle of a batch and its
-number in the bundle."""
+document) and the hash of the node key; ``corpus.spill``'s a pickle of (key, value) and
+the hash of the key (the read step spills its batches so, all under the key 0)."""
 
 
 @dataclass(frozen=True, order=True)

@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 
 from corpus.config import CleanConfig, SourceConfig
 from corpus.reasons import Reason
-from corpus.record import Document, Verdict, make_meta
+from corpus.record import Document, Verdict
 from filters import clean_text
 from filters.matcher import TermMatcher
 from filters.navigation import NavigationRules
@@ -200,7 +200,8 @@ class CleanRules:
             text, removed = clean_text.remove_symbols(text)
             if removed:
                 repaired(Reason.SYMBOLS_REMOVED, removed, f"{removed} characters")
-        title = str(doc.meta_value("title") or "")
+        meta = dict(doc.meta)
+        title = str(meta.get("title") or "")
         converting = self._converter is not None and "convert" not in off
         char_counts: CharCounts | None = None
         counted = ""  # the text ``char_counts`` are of
@@ -234,8 +235,9 @@ class CleanRules:
             char_counts = self._table.counts(text)
         chars, share = char_counts.chars, char_counts.chinese_share
         rejections = self._rejections(text, title, chars, share, duplicate_share, off)
-        meta = make_meta({**dict(doc.meta), "chars": chars, "chinese_share": round(share, 6)})
-        return Document(doc.doc_id, doc.source, text, meta, (*doc.verdicts, *repairs, *rejections))
+        meta["chars"] = chars
+        meta["chinese_share"] = round(share, 6)
+        return Document(doc.doc_id, doc.source, text, tuple(sorted(meta.items())), (*doc.verdicts, *repairs, *rejections))
 
     def _convert(self, text: str, title: str, repaired: Any) -> tuple[str, str, CharCounts]:
         """(text, title, the counts of the text returned)."""
@@ -273,40 +275,42 @@ class CleanRules:
         config = self._config
         enforced = config.mode == "enforce"
         found: list[Verdict] = []
-
-        def reject(reason: Reason, score: float, detail: str) -> None:
-            found.append(Verdict(STAGE, reason, round(float(score), 6), detail, enforced))
-
         # In enforce mode the first failed rule decides and the costlier measures after it
-        # are skipped; annotate mode measures everything.
-        def decided() -> bool:
-            return enforced and bool(found)
+        # are skipped (``undecided`` turns False); annotate mode measures everything.
+        undecided = True
 
         one_short_line = "\n" not in text and chars <= config.title_max_chars and not text.endswith(_SENTENCE_END)
         if "title_only" not in off and text and (one_short_line or (title and text == title.strip())):
-            reject(Reason.TITLE_ONLY, chars, f"only a title: {text[:60]!r}")
-        if "min_chars" not in off and chars < config.min_chars and not decided():
-            reject(Reason.TOO_SHORT, chars, f"{chars} characters < min_chars={config.min_chars}")
-        if "chinese_ratio" not in off and share < config.min_chinese_ratio and not decided():
-            reject(Reason.TOO_FEW_CHINESE, share, f"Chinese share {share:.3f} < min_chinese_ratio={config.min_chinese_ratio}")
-        if "ads" not in off and len(self._ads) and not decided():
+            found.append(_rejection(Reason.TITLE_ONLY, chars, f"only a title: {text[:60]!r}", enforced))
+            undecided = not enforced
+        if undecided and chars < config.min_chars and "min_chars" not in off:
+            found.append(_rejection(Reason.TOO_SHORT, chars, f"{chars} characters < min_chars={config.min_chars}", enforced))
+            undecided = not enforced
+        if undecided and share < config.min_chinese_ratio and "chinese_ratio" not in off:
+            detail = f"Chinese share {share:.3f} < min_chinese_ratio={config.min_chinese_ratio}"
+            found.append(_rejection(Reason.TOO_FEW_CHINESE, share, detail, enforced))
+            undecided = not enforced
+        if undecided and "ads" not in off and len(self._ads):
             hits = self._ads.distinct(text)
             if len(hits) > config.max_ad_hits:
-                reject(
-                    Reason.ADVERTISEMENT,
-                    len(hits),
-                    f"{len(hits)} ad keywords > max_ad_hits={config.max_ad_hits}: {', '.join(hits[:10])}",
-                )
-        if "repetition" not in off and not decided():
+                detail = f"{len(hits)} ad keywords > max_ad_hits={config.max_ad_hits}: {', '.join(hits[:10])}"
+                found.append(_rejection(Reason.ADVERTISEMENT, len(hits), detail, enforced))
+                undecided = not enforced
+        if undecided and "repetition" not in off:
             if duplicate_share > config.max_duplicate_line_share:
                 detail = f"{duplicate_share:.3f} of characters in repeated lines > {config.max_duplicate_line_share}"
-                reject(Reason.REPETITIVE_LINES, duplicate_share, detail)
-            if chars >= REPETITION_MIN_CHARS and not decided():
+                found.append(_rejection(Reason.REPETITIVE_LINES, duplicate_share, detail, enforced))
+                undecided = not enforced
+            if undecided and chars >= REPETITION_MIN_CHARS:
                 top = clean_text.top_ngram_share(text, config.top_ngram_chars, above=config.max_top_ngram_share)
                 if top > config.max_top_ngram_share:
                     detail = f"top {config.top_ngram_chars}-gram covers {top:.3f} > {config.max_top_ngram_share}"
-                    reject(Reason.REPETITIVE_NGRAMS, top, detail)
+                    found.append(_rejection(Reason.REPETITIVE_NGRAMS, top, detail, enforced))
         return found
+
+
+def _rejection(reason: Reason, score: float, detail: str, enforced: bool) -> Verdict:
+    return Verdict(STAGE, reason, round(float(score), 6), detail, enforced)
 
 
 _PII_REASONS = {

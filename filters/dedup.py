@@ -8,14 +8,16 @@ character 5-grams, 128 permutations, Jaccard 0.8, bands and rows derived by
 The arithmetic is in ``filters/minhash.py``, the clustering in ``filters/components.py``.
 
 The graph, every step a Beam transform (nothing is collected into one process except the
-union-find of a graph below ``union_find_max_edges``):
+union-find of a graph below ``union_find_max_edges``). The groupings whose size follows
+the input's (the exact groups, the band partitions, verification's joins, the decisions)
+wait on disk, not in the runner (``corpus.spill.DiskCoGroupByKey``):
 
     Sketch      each document: normalised text -> node key, exact key, LSH band keys
-    Exact       GroupByKey(exact key): the smallest node survives, the others are
+    Exact       grouped by exact key: the smallest node survives, the others are
                 exact duplicates (a bucket of 100,000 identical pages is one group, read
                 twice, never paired)
     Bands       exact survivors only: band keys ``(band, bytes)``, batched by partition of
-                the key space -> GroupByKey -> buckets formed in memory per partition ->
+                the key space -> grouped -> buckets formed in memory per partition ->
                 an edge from each bucket's smallest node to each other member (linear in
                 the bucket, never all pairs) -> Distinct
     Verify      (optional) exact Jaccard of the two n-gram sets of each edge (the sets

@@ -48,9 +48,9 @@ def _line_finder(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]
     becomes (the rest, matched at the start of the text; a line break followed by the
     rest, searched): the engine then jumps from line break to line break instead of trying
     every position (a tenth of the time on the sample's web pages), and every line the
-    pattern matches at the start of is found, even where matches would overlap. Any other pattern is (the pattern,
-    None), searched as written. Only a pattern whose parse begins with the anchor is
-    rewritten (``^a|b`` is an alternation, and stays as it is)."""
+    pattern matches at the start of is found, even where matches would overlap. Any other
+    pattern is (the pattern, None), searched as written. Only a pattern whose parse begins
+    with the anchor is rewritten (``^a|b`` is an alternation, and stays as it is)."""
     compiled = re.compile(pattern, re.MULTILINE)
     prefix = _LEADING_FLAGS_AND_CARET.match(pattern)
     try:
