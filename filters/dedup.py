@@ -203,8 +203,10 @@ def _follow_near_survivor(item: tuple[bytes, Iterable[tuple[Any, ...]]]) -> Iter
     """Exact losers keyed by their exact survivor, which near dedup may have removed in turn:
     point them at the survivor that is actually kept.
 
-    A plain GroupByKey of tagged values, read twice (the label, then the losers), not a
-    CoGroupByKey, which would hold an exact group of millions of pages as one list."""
+    The values are tagged (the label, the losers) and read twice. They come from a
+    ``DiskCoGroupByKey``, which holds one stretch of the key range in a worker's memory: an
+    exact group of a million pages is a list of a million (node, decision) pairs there,
+    some hundreds of MB, never in the runner."""
     exact_survivor, values = item
     label = exact_survivor
     for value in values:
