@@ -8,7 +8,7 @@ with the input. ``DiskCoGroupByKey`` does the grouping itself:
     each input  (key, value) -> pickled, into sorted runs on disk ("pieces", the writers'
                 format: ordered by a 64-bit hash of the key), fused with the step that
                 made the values; only the pieces' descriptions go on
-    ranges      ceil(bytes of all pieces / ``range_bytes``) stretches of the hash range
+    stretches   ceil(bytes of all pieces / ``range_bytes``) stretches of the hash range
     group       each stretch, on some worker: its records read from every piece (the
                 piece index finds them), grouped by key in memory -> (key, {tag: values})
 
@@ -65,12 +65,16 @@ class SpillFn(beam.DoFn):
             yield GlobalWindows.windowed_value(self._piece.write(self._work_dir, self._tag))
 
 
+def stretch_count(pieces: list[writers.Piece], range_bytes: int) -> int:
+    """How many stretches the key-hash range is cut into: ``range_bytes`` of pickles each."""
+    return writers.shard_count(sum(piece.doc_bytes for piece in pieces), range_bytes)
+
+
 def group_range(
-    index: int, tags: tuple[str, ...], pieces: list[writers.Piece], ranges: int
+    index: int, tags: tuple[str, ...], range_bytes: int, pieces: list[writers.Piece]
 ) -> Iterator[tuple[Any, dict[str, list[Any]]]]:
-    """Stretch ``index`` of ``ranges`` of the key-hash range, read from every piece and
-    grouped by key."""
-    low, high = writers.shard_hashes(index, ranges)
+    """Stretch ``index`` of the key-hash range, read from every piece and grouped by key."""
+    low, high = writers.shard_hashes(index, stretch_count(pieces, range_bytes))
     groups: dict[Any, dict[str, list[Any]]] = {}
     for piece in sorted(pieces):
         for _, data in writers.read_piece(piece, low, high):
@@ -99,17 +103,13 @@ class DiskCoGroupByKey(beam.PTransform):
         # Each input is spilled where it is made (no Flatten of the values in front, which
         # the FnApiRunner would materialise); only the descriptions are brought together.
         pieces = [inputs[tag] | f"Spill/{tag}" >> beam.ParDo(SpillFn(self._work_dir, tag)) for tag in tags]
-        every_piece = pieces | "Pieces" >> beam.Flatten()
-        ranges = (
-            every_piece
-            | "Bytes" >> beam.Map(lambda piece: piece.doc_bytes)
-            | "Total" >> beam.CombineGlobally(sum)
-            | "Ranges" >> beam.Map(lambda total: writers.shard_count(total, range_bytes))
-        )
+        every_piece = beam.pvalue.AsList(pieces | "Pieces" >> beam.Flatten())
+        # The stretch count is taken from the pieces' descriptions where they are read (a
+        # CombineGlobally would add several stages, each a pass of the runner).
         return (
-            ranges
-            | "Stretches" >> beam.FlatMap(lambda count: list(range(count)))
+            inputs[tags[0]].pipeline
+            | "Start" >> beam.Impulse()
+            | "Stretches" >> beam.FlatMap(lambda _, every: list(range(stretch_count(every, range_bytes))), every_piece)
             | "Spread" >> beam.Reshuffle()
-            | "Group"
-            >> beam.FlatMap(group_range, tags, pieces=beam.pvalue.AsList(every_piece), ranges=beam.pvalue.AsSingleton(ranges))
+            | "Group" >> beam.FlatMap(group_range, tags, range_bytes, every_piece)
         )
