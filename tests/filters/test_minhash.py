@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from datasketch import MinHash
@@ -14,6 +16,7 @@ from filters.minhash import (
     exact_key,
     jaccard,
     lsh_params,
+    minhash_set,
     normalise,
     shingle_hash32,
     shingle_hash64,
@@ -115,3 +118,19 @@ def test_band_keys_split_the_signature() -> None:
     keys = list(band_keys(signature, 3, 3))
     assert [band for band, _ in keys] == [0, 1, 2]
     assert keys[1][1] == np.array([3, 4, 5], dtype=np.uint32).tobytes()
+
+
+def test_minhash_set_is_the_set_the_signature_estimates(news_texts: list[str]) -> None:
+    """Verification's set: the distinct 32-bit shingle hashes MinHash takes (reference:
+    shingle_hash32 of each shingle), sorted, 4 bytes each; on real news its Jaccard is
+    the 64-bit set's to within 0.001."""
+    texts = [normalise(text) for text in news_texts[:40]]
+    for text in texts[:10]:
+        expected = np.array(sorted({shingle_hash32(shingle) for shingle in shingles(text, 5)}), dtype=np.uint32)
+        assert np.array_equal(minhash_set(text, 5), expected)
+        assert minhash_set(text, 5).dtype == np.uint32
+    for first, second in itertools.pairwise(texts):
+        edited = first[: len(first) // 2] + second[: len(second) // 4]
+        wide = jaccard(shingle_set(first, 5), shingle_set(edited, 5))
+        narrow = jaccard(minhash_set(first, 5), minhash_set(edited, 5))
+        assert abs(wide - narrow) < 1e-3
