@@ -8,7 +8,9 @@ with the input. ``DiskCoGroupByKey`` does the grouping itself:
     each input  (key, value) -> pickled, into sorted runs on disk ("pieces", the writers'
                 format: ordered by a 64-bit hash of the key), fused with the step that
                 made the values; only the pieces' descriptions go on
-    stretches   ceil(bytes of all pieces / ``range_bytes``) stretches of the hash range
+    stretches   ceil(bytes of all pieces / ``range_bytes``) stretches of the hash range,
+                and at least ``SPREAD_STRETCHES`` (one per ``SPREAD_BYTES``), so that a
+                grouping smaller than ``range_bytes`` is still spread over the workers
     group       each stretch, on some worker: its records read from every piece (the
                 piece index finds them), grouped by key in memory -> (key, {tag: values})
 
@@ -33,6 +35,10 @@ from corpus import writers
 
 RANGE_BYTES = 64 * 1024 * 1024
 """Pickled values grouped at a time by one worker (a few times that in memory)."""
+SPREAD_STRETCHES = 8
+"""At least this many stretches once there is ``SPREAD_BYTES`` each, so that every worker
+has a share of a grouping smaller than ``range_bytes``."""
+SPREAD_BYTES = 1024 * 1024
 
 
 def key_hash(key: Any) -> int:
@@ -66,8 +72,18 @@ class SpillFn(beam.DoFn):
 
 
 def stretch_count(pieces: list[writers.Piece], range_bytes: int) -> int:
-    """How many stretches the key-hash range is cut into: ``range_bytes`` of pickles each."""
-    return writers.shard_count(sum(piece.doc_bytes for piece in pieces), range_bytes)
+    """How many stretches the key-hash range is cut into: ``range_bytes`` of pickles each,
+    and at least ``SPREAD_STRETCHES`` of ``SPREAD_BYTES`` or more."""
+    return spread_count(sum(piece.doc_bytes for piece in pieces), range_bytes)
+
+
+def spread_count(total_bytes: int, range_bytes: int) -> int:
+    """Parts of ``total_bytes``: at most ``range_bytes`` each, and at least
+    ``SPREAD_STRETCHES`` parts when each still has ``SPREAD_BYTES``."""
+    return max(
+        writers.shard_count(total_bytes, range_bytes),
+        min(SPREAD_STRETCHES, total_bytes // SPREAD_BYTES),
+    )
 
 
 def group_range(

@@ -32,7 +32,8 @@ wait on disk, not in the runner (``corpus.spill.DiskCoGroupByKey``):
                 compared document into sorted runs ("pieces", ordered by a hash of its
                 node, as the writers' pieces are) and passes on only their descriptions;
                 the decisions (and paragraph removals) are grouped by stretch of that
-                hash range, ``ceil(compared bytes / APPLY_RANGE_BYTES)`` stretches, and
+                hash range, ``ceil(compared bytes / APPLY_RANGE_BYTES)`` stretches (at
+                least ``corpus.spill.SPREAD_STRETCHES``, so every worker has some), and
                 each stretch's documents are read from every piece and given their
                 verdicts: kept / removed
 
@@ -76,7 +77,7 @@ from corpus import writers
 from corpus.config import DedupConfig, RunConfig
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
-from corpus.spill import DiskCoGroupByKey
+from corpus.spill import DiskCoGroupByKey, spread_count
 from corpus.work import WorkCounters
 from filters.components import ConnectedComponents
 from filters.minhash import MinHasher, band_keys, exact_key, jaccard, lsh_params, minhash_set, normalise
@@ -477,7 +478,7 @@ def _paragraph_removals(item: tuple[bytes, Iterable[tuple[bytes, int]]]) -> Iter
 
 
 def _ranges(total_bytes: int) -> int:
-    return writers.shard_count(total_bytes, APPLY_RANGE_BYTES)
+    return spread_count(total_bytes, APPLY_RANGE_BYTES)
 
 
 def _by_range(item: tuple[bytes, Any], kind: str, ranges: int) -> tuple[int, tuple[str, bytes, Any]]:

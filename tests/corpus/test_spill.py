@@ -61,3 +61,17 @@ def test_key_hash_is_stable() -> None:
     assert spill.key_hash(b"abc") == 0xD8BB14D833D59559
     assert spill.key_hash((1, "边")) == 0x10429314E3CCCF4D
     assert spill.key_hash(b"abc") != spill.key_hash("abc")
+
+
+@pytest.mark.parametrize(
+    ("total", "expected"),
+    [
+        (0, 1),  # nothing: one (empty) stretch
+        (300_000, 1),  # a small grouping is not cut up
+        (3 * spill.SPREAD_BYTES, 3),  # a stretch per SPREAD_BYTES up to SPREAD_STRETCHES
+        (40 * spill.SPREAD_BYTES, spill.SPREAD_STRETCHES),  # below range_bytes, still spread over the workers
+        (spill.RANGE_BYTES * 20 + 1, 21),  # large: range_bytes at most per stretch
+    ],
+)
+def test_spread_count(total: int, expected: int) -> None:
+    assert spill.spread_count(total, spill.RANGE_BYTES) == expected
