@@ -393,6 +393,10 @@ class ReadConfig:
     html_main_content: StrictBool = False
     """WARC: keep only the main content (resiliparse's boilerplate removal). Off by default:
     the clean stage removes navigation itself, and counts what it removed."""
+    split_bytes: NonNegativeInt = 16 * 1024 * 1024
+    """A plain (uncompressed, local) JSONL or lines file of at least twice this is read in
+    parts of about this size, cut at line ends, so that one large file is read by every
+    worker; 0: each file whole. Ids and line numbers are those of the whole file."""
 
 
 @dataclass(config=_STRICT)
@@ -503,6 +507,14 @@ class InputFile:
     """Absolute path or URL, as opened."""
     rel: str
     """Relative to the source's root folder: machine-independent, used in generated ids."""
+    start: int = 0
+    """A part of the file (``corpus.readers.split_file``): its first byte, at a line start."""
+    end: int | None = None
+    """The byte after the part; None: the whole file."""
+    first_line: int = 0
+    """Lines before the part, so its lines keep their numbers in the whole file."""
+    encoding: str | None = None
+    """The whole file's encoding, sniffed from its start, for a part."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

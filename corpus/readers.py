@@ -20,8 +20,10 @@ JSON arrays, CSV and Parquet the composed text, as an item is parsed whole).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
+import mmap
 import os
 import re
 import zlib
@@ -34,7 +36,7 @@ from corpus.config import InputFile, ReadConfig, SourceConfig, repeated
 from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, looks_chinese, normalise_encoding, sniff_encoding
 from corpus.reasons import Reason
 from corpus.record import Document, MetaValue, Verdict, exception_detail, make_meta
-from corpus.streams import TruncatedStream, open_input, read_sample
+from corpus.streams import TruncatedStream, compression_of, is_remote, open_input, read_sample
 
 READ_STAGE = "read"
 SNIPPET_BYTES = 2000
@@ -86,8 +88,9 @@ def _oserror(exc: OSError) -> str:
 
 
 def read_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> Iterator[Document]:
-    """Every document of one file, in file order; never raises."""
-    cursor = _Cursor()
+    """Every document of one file (or of one part of it, ``split_file``), in file order;
+    never raises."""
+    cursor = _Cursor(position=file.first_line)
 
     def counted(docs: Iterator[Document]) -> Iterator[Document]:
         for doc in docs:
@@ -120,8 +123,99 @@ def read_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> Iterat
         cursor.records += 1
         detail = exception_detail(exc)
         yield error_record(source.name, file, cursor.position, cursor.unit, Reason.READER_EXCEPTION, detail)
-    if cursor.records == 0:
+    if cursor.records == 0 and file.end is None:  # a file is split only when it holds a record
         yield error_record(source.name, file, 0, cursor.unit, Reason.EMPTY_FILE, "the file holds no records")
+
+
+# --- parts of large files ------------------------------------------------------------
+
+SPLIT_FORMATS = ("jsonl", "lines")
+
+
+def split_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> list[InputFile]:
+    """A large plain JSONL or lines file as parts that can be read apart, on different
+    workers: about ``read.split_bytes`` each, cut after a line feed, each knowing how many
+    lines come before it (one pass over the file, counting line feeds at memory speed).
+    Reading the parts gives the documents of the whole file, with the same ids, line
+    numbers and error records. Files that stay whole: compressed or remote ones (no
+    seeking), UTF-16/32 ones (a 0x0A byte is not a line end), those smaller than twice
+    ``split_bytes``, and those without a single record (so that one ``empty_file`` record
+    still stands for them). Never raises: a file that cannot be looked at stays whole, and
+    its reader reports the problem."""
+    if (
+        read.split_bytes == 0
+        or source.format not in SPLIT_FORMATS
+        or file.end is not None
+        or compression_of(file.path)
+        or is_remote(file.path)
+    ):
+        return [file]
+    try:
+        if os.path.getsize(file.path) < 2 * read.split_bytes:
+            return [file]
+        with open(file.path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _parts(file, data, source, read)
+    except (OSError, ValueError, LookupError):
+        return [file]
+
+
+def _parts(file: InputFile, data: mmap.mmap, source: SourceConfig, read: ReadConfig) -> list[InputFile]:
+    size = len(data)
+    encoding = sniff_encoding(data[:SNIFF_BYTES], source.encoding, size <= SNIFF_BYTES)
+    if not is_ascii_compatible(encoding) or not _holds_record(data, encoding, read.max_doc_bytes):
+        return [file]
+    starts, lines = [0], [0]
+    while starts[-1] + read.split_bytes + read.split_bytes // 2 < size:  # the last part: half a part or more
+        line_end = data.find(b"\n", starts[-1] + read.split_bytes - 1)
+        if line_end < 0 or line_end + 1 >= size:
+            break
+        lines.append(lines[-1] + data[starts[-1] : line_end + 1].count(b"\n"))
+        starts.append(line_end + 1)
+    if len(starts) == 1:
+        return [file]
+    ends = [*starts[1:], size]
+    return [
+        dataclasses.replace(file, start=start, end=end, first_line=first, encoding=encoding)
+        for start, end, first in zip(starts, ends, lines, strict=True)
+    ]
+
+
+def _holds_record(data: mmap.mmap, encoding: str, limit: int) -> bool:
+    """Whether a line-based reader makes at least one record of ``data``: a line that is
+    too large, undecodable or not blank (usually the first line)."""
+    position, size = 0, len(data)
+    while position < size:
+        line_end = data.find(b"\n", position)
+        stop = size if line_end < 0 else line_end
+        if stop - position > limit:
+            return True
+        try:
+            if data[position:stop].decode(encoding).strip():
+                return True
+        except UnicodeDecodeError:
+            return True
+        position = stop + 1
+    return False
+
+
+class _Window(io.RawIOBase):
+    """Bytes ``[start, end)`` of a seekable stream."""
+
+    def __init__(self, stream: BinaryIO, start: int, end: int) -> None:
+        stream.seek(start)
+        self._stream = stream
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        data = self._stream.read(min(len(buffer), self._left))
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
 
 
 # --- JSONL ---------------------------------------------------------------------------
@@ -176,11 +270,15 @@ def _text_lines(
     or the error record of a line that is too large or undecodable (shared by jsonl and
     lines)."""
     with open_input(file.path) as opened:
-        sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
-        if not sample:
-            yield error_record(source.name, file, 0, "line", Reason.EMPTY_FILE, "the file has no bytes")
-            return
-        encoding = sniff_encoding(sample, source.encoding, at_eof)
+        if file.end is not None and file.encoding is not None:  # a part (split_file)
+            encoding = file.encoding
+            stream: BinaryIO = io.BufferedReader(_Window(opened, file.start, file.end), 1 << 16)  # type: ignore[arg-type]
+        else:
+            sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
+            if not sample:
+                yield error_record(source.name, file, 0, "line", Reason.EMPTY_FILE, "the file has no bytes")
+                return
+            encoding = sniff_encoding(sample, source.encoding, at_eof)
         for line, too_large in _lines(stream, encoding, read.max_doc_bytes):
             cursor.position += 1
             lineno = cursor.position

@@ -1,6 +1,8 @@
 """The Beam graph of a run: read every source, run each source's stages, write, account.
 
-    Read/Files -> Read/SpreadFiles -> Read/Parse (every source's files in one step)
+    Read/Files -> Read/Parts -> Read/SpreadFiles -> Read/Parse (every source's files
+                                                 in one step; a large JSONL or lines file
+                                                 in parts, read on different workers)
       -> Read/DuplicateIds/Spread               (from here to the writers documents travel
                                                  in batches, corpus.record.Batch; dedup
                                                  and the shards take them one by one; the
@@ -39,7 +41,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from corpus import stats, writers
 from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
-from corpus.readers import read_file
+from corpus.readers import read_file, split_file
 from corpus.reasons import Reason
 from corpus.record import Batch, Document, Verdict, batch_full, batched
 from corpus.spill import DiskCoGroupByKey, SpillFn
@@ -152,6 +154,12 @@ class ReadFileDoFn(beam.DoFn):
             (errors_counter if doc.is_error else docs_counter).inc()
             count[0] += 1
             yield doc
+
+
+def _file_parts(item: tuple[str, InputFile], sources: dict[str, SourceConfig], read: ReadConfig) -> list[tuple[str, InputFile]]:
+    """(source name, file) -> (source name, part) for each part a worker can read apart."""
+    name, file = item
+    return [(name, part) for part in split_file(file, sources[name], read)]
 
 
 _POSITION_KEYS = ("line", "row", "item", "offset", "byte")
@@ -421,6 +429,7 @@ def build_pipeline(
     read = (
         pipeline
         | "Read/Files" >> beam.Create(files)
+        | "Read/Parts" >> beam.FlatMap(_file_parts, {source.name: source for source in config.sources}, config.read)
         | "Read/SpreadFiles" >> beam.Reshuffle()
         | "Read/Parse"
         >> beam.ParDo(ReadFileDoFn(config.sources, config.read, progress_seconds)).with_outputs(LEDGER, main="docs")

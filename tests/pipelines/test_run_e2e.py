@@ -14,9 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import zstandard
 
-from corpus.config import find_inputs, load_config
-from corpus.readers import read_file
+from corpus.config import InputFile, ReadConfig, find_inputs, load_config
+from corpus.readers import read_file, split_file
 from corpus.reasons import Kind, Reason
 from corpus.writers import read_written
 from tests.pipelines.conftest import CONFIG, fingerprint, run_zhcorpus
@@ -185,3 +186,29 @@ def test_a_failed_overwrite_leaves_the_old_run_intact(
     with pytest.raises(RuntimeError):
         run_zhcorpus(slice_config, out, "--workers", "1", "--overwrite")
     assert fingerprint(out) == fingerprint(finished_run)
+
+
+def test_a_large_plain_file_read_in_parts_gives_the_same_run(sample_dir: Path, tmp_path: Path) -> None:
+    """The news as one plain JSONL file, read whole (split_bytes 0, one worker) and in parts
+    of 64 KB on two workers: the same kept, rejected, errors and accounting."""
+    raw = (sample_dir / "news" / "peoples-daily-199801.jsonl.zst").read_bytes()
+    lines = zstandard.ZstdDecompressor().decompressobj().decompress(raw).splitlines()
+    lines[100:100] = [b"", b'{"id": "broken", "text": ']  # a blank line, an error record
+    (tmp_path / "news").mkdir()
+    news = tmp_path / "news" / "news.jsonl"
+    news.write_bytes(b"\n".join(lines) + b"\n")
+    outs = {}
+    for split_bytes, workers in ((0, "1"), (65536, "2")):
+        config = tmp_path / f"split-{split_bytes}.yaml"
+        config.write_text(
+            "sources:\n  - name: news\n    paths: [news/*.jsonl]\n    format: jsonl\n    stages: [clean, dedup]\n"
+            f"read:\n  split_bytes: {split_bytes}\noutput:\n  format: jsonl\n  shard_bytes: 500000\n",
+            encoding="utf-8",
+        )
+        outs[split_bytes] = tmp_path / f"out-{split_bytes}"
+        assert run_zhcorpus(config, outs[split_bytes], "--workers", workers, "--no-shards") == 0
+    parts = split_file(InputFile(str(news), "news.jsonl"), load_config(str(config)).source("news"), ReadConfig(split_bytes=65536))
+    assert len(parts) > 20
+    assert fingerprint(outs[65536]) == fingerprint(outs[0])
+    errors = [json.loads(line) for path in (outs[0] / "errors").rglob("*.jsonl") for line in path.read_text().splitlines()]
+    assert [error["id"] for error in errors] == ["news.jsonl:line:102"]
