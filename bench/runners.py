@@ -3,9 +3,11 @@
 Input: the real sample corpus repeated ``--copies`` times (default 2, 73 MB; the same
 input-xN folders as bench/scale.py), every stage on (clean, sensitive, spam, dedup,
 tokenise, shards). Each run is its own process tree, sampled every 0.2 s: wall time, MB/s
-per core of input (cores = workers), the speed-up of 2 workers over 1, and the peak memory
-of the main process (the DirectRunner's runner, or the Dask client and scheduler) and of
-the largest worker. The four runs' outputs are compared file by file: they must be equal.
+per core of input (cores = workers), the speed-up of 2 workers over 1 (of the whole run,
+and of the CPU-bound steps and of the read step alone, from the steps' spans in each
+run's stats/timing.json), and the peak memory of the main process (the DirectRunner's
+runner, or the Dask client and scheduler) and of the largest worker. The four runs'
+outputs are compared file by file: they must be equal.
 
 Figures go to bench/results/runners.json; nothing asserts on them. ``--smoke`` runs one
 copy of a small slice, to keep the script working.
@@ -32,7 +34,12 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from scale import build_input, parse_setup, zhcorpus_config  # noqa: E402
 
+from corpus.work import span  # noqa: E402
+
 RUNS = (("DirectRunner", 1), ("DirectRunner", 2), ("DaskRunner", 1), ("DaskRunner", 2))
+CPU_BOUND = ("clean", "sensitive", "spam", "quality", "dedup")
+"""The steps that judge or sketch one document at a time (dedup: its signatures), fused
+into one stage: their span, from the first start to the last end (stats/timing.json)."""
 
 
 def sampled(command: list[str], log: Path) -> dict[str, Any]:
@@ -87,6 +94,9 @@ def main() -> None:
         figures["mb_s_per_core"] = round(megabytes / figures["seconds"] / workers, 3)
         steps = json.loads((out / "stats" / "timing.json").read_text(encoding="utf-8"))["steps"]
         figures["busy_seconds"] = {step: entry["busy_seconds"] for step, entry in steps.items()}
+        figures["spans"] = {step: [entry.get("from_s"), entry.get("to_s")] for step, entry in steps.items()}
+        figures["cpu_bound_seconds"] = span(steps, CPU_BOUND)
+        figures["read_seconds"] = span(steps, ("read",))
         digests[name] = digest(out)
         shutil.rmtree(out, ignore_errors=True)
         results["runs"][name] = figures
@@ -97,7 +107,15 @@ def main() -> None:
     for runner in ("DirectRunner", "DaskRunner"):
         one, two = results["runs"][f"{runner}-1"], results["runs"][f"{runner}-2"]
         results[f"{runner}_speedup_2_workers"] = round(one["seconds"] / two["seconds"], 2)
-        print(f"{runner}: 2 workers are {results[f'{runner}_speedup_2_workers']:.2f}x as fast as 1")
+        line = f"{runner}: 2 workers are {results[f'{runner}_speedup_2_workers']:.2f}x as fast as 1 (whole run)"
+        for part in ("cpu_bound", "read"):
+            if one[f"{part}_seconds"] and two[f"{part}_seconds"]:
+                results[f"{runner}_{part}_speedup_2_workers"] = round(one[f"{part}_seconds"] / two[f"{part}_seconds"], 2)
+                line += (
+                    f"; {part.replace('_', '-')} steps {one[f'{part}_seconds']:.1f} -> {two[f'{part}_seconds']:.1f} s, "
+                    f"{results[f'{runner}_{part}_speedup_2_workers']:.2f}x"
+                )
+        print(line)
     results["outputs_identical"] = len(set(digests.values())) == 1
     print("outputs identical across the four runs:", results["outputs_identical"])
     target = setup.work / "runners.json" if args.smoke else REPO / "bench" / "results" / "runners.json"

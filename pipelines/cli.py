@@ -33,7 +33,7 @@ from typing import Any
 
 from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load_config, without_stages
 from corpus.sample import Layout, MissingPackages, build_sample_corpus
-from corpus.work import step_figures, versions
+from corpus.work import CLOCK_MS, step_figures, versions
 from corpus.writers import ERRORS, KEPT, REJECTED, write_atomic
 from pipelines.graph import RESOLVED_CONFIG, TIMING
 from pipelines.report import REPORT_HTML, REPORT_MARKDOWN, ReportError, write_report
@@ -175,7 +175,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     except (ValueError, SystemExit) as exc:  # Beam rejects unknown or malformed pipeline options
         return _fail(f"bad pipeline options: {exc}")
     write_atomic(os.path.join(staging, RESOLVED_CONFIG), dump_config(config).encode())
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, config, os.path.abspath(staging), args.progress_seconds, shards=not args.no_shards)
     result = pipeline.run()
@@ -186,7 +186,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         "runner": args.runner,
         "workers": args.workers or os.cpu_count(),
         "cores": os.cpu_count(),
-        "steps": step_figures(_counters(result)),
+        "steps": step_figures(_counters(result), _clocks(result), started_wall),
         "versions": versions(),
     }
     write_atomic(os.path.join(staging, TIMING), (json.dumps(timing, indent=2, sort_keys=True) + "\n").encode())
@@ -215,6 +215,24 @@ def _counters(result: Any) -> list[tuple[str, str, int]]:
     except (AttributeError, KeyError, NotImplementedError):  # a runner that reports no metrics
         return []
     return [(c.key.metric.namespace, c.key.metric.name, int(c.committed or 0)) for c in counters]
+
+
+def _clocks(result: Any) -> dict[str, tuple[int, int]]:
+    """Each step's first and last wall-clock milliseconds (``corpus.work``), over all its
+    transforms and workers; empty from a runner that reports no distributions."""
+    try:
+        found = result.metrics().query()["distributions"]
+    except (AttributeError, KeyError, NotImplementedError):
+        return {}
+    clocks: dict[str, tuple[int, int]] = {}
+    for entry in found:
+        data = entry.committed
+        if entry.key.metric.name != CLOCK_MS or data is None or not data.count:
+            continue
+        step = entry.key.metric.namespace
+        first, last = clocks.get(step, (data.min, data.max))
+        clocks[step] = (min(first, data.min), max(last, data.max))
+    return clocks
 
 
 def _require_finished_run(run_dir: str) -> None:
@@ -269,7 +287,7 @@ def cmd_shards_build(args: argparse.Namespace, extra: list[str]) -> int:
         return _fail(f"bad pipeline options: {exc}")
     staging = os.path.join(args.run, STAGING + "-shards")
     shutil.rmtree(staging, ignore_errors=True)
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     pipeline = beam.Pipeline(options=options)
     build_shards_pipeline(pipeline, config, os.path.abspath(args.run), os.path.abspath(staging))
     result = pipeline.run()
@@ -281,7 +299,7 @@ def cmd_shards_build(args: argparse.Namespace, extra: list[str]) -> int:
         os.replace(os.path.join(staging, SHARDS_DIR), os.path.join(args.run, SHARDS_DIR))
     os.replace(os.path.join(staging, SHARD_STATS), os.path.join(args.run, SHARD_STATS))
     shutil.rmtree(staging, ignore_errors=True)
-    _add_shards_timing(args.run, seconds, step_figures(_counters(result)))
+    _add_shards_timing(args.run, seconds, step_figures(_counters(result), _clocks(result), started_wall))
     print(shards_summary(os.path.join(args.run, SHARD_STATS)))
     print(f"shards built in {seconds:.1f} s: {os.path.join(args.run, SHARDS_DIR)}")
     _report_after(args.run)

@@ -22,7 +22,8 @@ the workers; tasks are submitted as the graph is walked, so work starts at once:
   only the accumulators are shuffled;
 - ``ParDo`` -> one task per partition running Beam's own ``DoFnRunner`` with every output
   tag kept apart and the side inputs passed in whole. A DoFn is set up once per worker
-  process and run; its counters come back per task and are summed on the client.
+  process and run; its counters come back per task and are summed on the client, its
+  distributions combined.
 
 Everything runs in the global window, the only windowing a batch zhcorpus run uses; other
 windowing fails before any work starts. The client lets go of a collection as soon as every
@@ -51,6 +52,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.coders import coders
 from apache_beam.internal import pickler
+from apache_beam.metrics.cells import DistributionData, DistributionResult
 from apache_beam.metrics.execution import MetricKey, MetricResult, MetricsContainer
 from apache_beam.metrics.metric import MetricResults
 from apache_beam.metrics.metricbase import MetricName
@@ -236,6 +238,9 @@ _SET_UP: dict[tuple[str, str, int], _Bundles] = {}
 """This worker process's DoFns, by (run, transform, thread)."""
 _COUNTERS: dict[str, dict[tuple[str, str], int]] = {}
 """This worker process's Beam counter totals, by run."""
+_DISTRIBUTIONS: dict[str, dict[tuple[str, str], DistributionData]] = {}
+"""This worker process's Beam distributions, by run (sum and count added bundle by
+bundle, minimum and maximum over all)."""
 _SET_UP_LOCK = threading.Lock()
 
 
@@ -266,26 +271,35 @@ class _Bundles:
         finally:
             statesampler.set_current_tracker(None)
 
-    def _totals(self) -> dict[tuple[str, str], int]:
-        counters = self.container.get_cumulative().counters
-        return {(key.metric.namespace, key.metric.name): value for key, value in counters.items()}
+    def _totals(self) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], DistributionData]]:
+        cumulative = self.container.get_cumulative()
+        return (
+            {(key.metric.namespace, key.metric.name): value for key, value in cumulative.counters.items()},
+            {(key.metric.namespace, key.metric.name): value for key, value in cumulative.distributions.items()},
+        )
 
     def bundle(self, items: Iterable[Any]) -> _Result:
         """Runs one bundle -> its outputs by tag; the counters' increments go to this
         process's totals for the run. The container is the DoFn's for life: the state
         sampler keeps the first it is given."""
-        before = self._totals()
+        before, before_distributions = self._totals()
         self.outputs = {}
         with self._scope():
             self.runner.start()
             for item in items:
                 self.runner.process(GlobalWindows.windowed_value(item))
             self.runner.finish()
-        after = self._totals()
+        after, after_distributions = self._totals()
         with _SET_UP_LOCK:
             totals = _COUNTERS.setdefault(self.run, {})
             for key, value in after.items():
                 totals[key] = totals.get(key, 0) + value - before.get(key, 0)
+            distributions = _DISTRIBUTIONS.setdefault(self.run, {})
+            for key, data in after_distributions.items():
+                earlier = before_distributions.get(key)
+                if earlier is not None:  # the container's are cumulative over the DoFn's life
+                    data = DistributionData(data.sum - earlier.sum, data.count - earlier.count, data.min, data.max)
+                distributions[key] = data if key not in distributions else distributions[key].combine(data)
         outputs, self.outputs = self.outputs, {}
         return _Result(outputs)
 
@@ -315,11 +329,11 @@ def _forget(run: str) -> int:
     return len(dropped)
 
 
-def _collect_counters(run: str) -> dict[tuple[str, str], int]:
-    """This worker's counter totals for a run (a re-run task counts again, as Beam's
-    attempted metrics do)."""
+def _collect_counters(run: str) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], DistributionData]]:
+    """This worker's counter totals and distributions for a run (a re-run task counts
+    again, as Beam's attempted metrics do)."""
     with _SET_UP_LOCK:
-        return _COUNTERS.pop(run, {})
+        return _COUNTERS.pop(run, {}), _DISTRIBUTIONS.pop(run, {})
 
 
 def _whole(*parts: Any) -> Block:
@@ -454,17 +468,24 @@ class _CountReaders(PipelineVisitor):
 
 
 class _Counters(MetricResults):
-    def __init__(self, totals: dict[tuple[str, str], int]) -> None:
+    def __init__(
+        self, totals: dict[tuple[str, str], int], distributions: dict[tuple[str, str], DistributionData] | None = None
+    ) -> None:
         self._results = [
             MetricResult(MetricKey("", MetricName(namespace, name)), value, value)
             for (namespace, name), value in sorted(totals.items())
         ]
+        self._distributions = [
+            MetricResult(MetricKey("", MetricName(namespace, name)), DistributionResult(data), DistributionResult(data))
+            for (namespace, name), data in sorted((distributions or {}).items())
+        ]
 
     def query(self, filter: Any = None) -> dict[str, list[Any]]:
         counters = [result for result in self._results if self.matches(filter, result.key)]
+        distributions = [result for result in self._distributions if self.matches(filter, result.key)]
         return {
             self.COUNTERS: counters,
-            self.DISTRIBUTIONS: [],
+            self.DISTRIBUTIONS: distributions,
             self.GAUGES: [],
             self.STRINGSETS: [],
             self.BOUNDED_TRIES: [],
@@ -473,9 +494,11 @@ class _Counters(MetricResults):
 
 
 class DaskRunResult(PipelineResult):
-    def __init__(self, totals: dict[tuple[str, str], int]) -> None:
+    def __init__(
+        self, totals: dict[tuple[str, str], int], distributions: dict[tuple[str, str], DistributionData] | None = None
+    ) -> None:
         super().__init__(PipelineState.DONE)
-        self._metrics = _Counters(totals)
+        self._metrics = _Counters(totals, distributions)
 
     def wait_until_finish(self, duration: Any = None) -> str:
         return self._state
@@ -582,9 +605,12 @@ class DaskRunner(PipelineRunner):
             pipeline.visit(submit)
             client.gather(submit.sinks)
             totals: dict[tuple[str, str], int] = {}
-            for counters in client.run(_collect_counters, run).values():
+            distributions: dict[tuple[str, str], DistributionData] = {}
+            for counters, found in client.run(_collect_counters, run).values():
                 for key, value in counters.items():
                     totals[key] = totals.get(key, 0) + value
+                for key, data in found.items():
+                    distributions[key] = data if key not in distributions else distributions[key].combine(data)
         finally:
             try:
                 client.run(_forget, run)
@@ -592,4 +618,4 @@ class DaskRunner(PipelineRunner):
                 client.close()
                 if cluster is not None:
                     cluster.close()
-        return DaskRunResult(totals)
+        return DaskRunResult(totals, distributions)
