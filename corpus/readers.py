@@ -161,7 +161,7 @@ def split_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> list[
 
 def _parts(file: InputFile, data: mmap.mmap, source: SourceConfig, read: ReadConfig) -> list[InputFile]:
     size = len(data)
-    encoding = sniff_encoding(data[:SNIFF_BYTES], source.encoding, size <= SNIFF_BYTES)
+    encoding = sniff_encoding(data[:SNIFF_BYTES], source.encoding, size < SNIFF_BYTES)  # as read_sample judges
     if not is_ascii_compatible(encoding) or not _holds_record(data, encoding, read.max_doc_bytes):
         return [file]
     starts, lines = [0], [0]
