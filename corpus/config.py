@@ -515,6 +515,11 @@ class InputFile:
     """Lines before the part, so its lines keep their numbers in the whole file."""
     encoding: str | None = None
     """The whole file's encoding, sniffed from its start, for a part."""
+    size: int | None = None
+    """The file's size when it was split; a part whose file has changed since is not read
+    (``corpus.readers.read_file``: the first part reads the file whole instead)."""
+    mtime_ns: int | None = None
+    """The file's modification time when it was split."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import mmap
 import os
 import re
 import zlib
@@ -90,6 +89,12 @@ def _oserror(exc: OSError) -> str:
 def read_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> Iterator[Document]:
     """Every document of one file (or of one part of it, ``split_file``), in file order;
     never raises."""
+    if file.end is not None and _changed(file):
+        # Split, then changed (grown, cut, rewritten, deleted): the parts no longer fit the
+        # file. The first part reads it whole, as it is now, the others nothing.
+        if file.start:
+            return
+        file = InputFile(file.path, file.rel)
     cursor = _Cursor(position=file.first_line)
 
     def counted(docs: Iterator[Document]) -> Iterator[Document]:
@@ -151,51 +156,84 @@ def split_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> list[
     ):
         return [file]
     try:
-        if os.path.getsize(file.path) < 2 * read.split_bytes:
+        status = os.stat(file.path)
+        if status.st_size < 2 * read.split_bytes:
             return [file]
-        with open(file.path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _parts(file, data, source, read)
+        with open(file.path, "rb") as handle:
+            return _parts(file, handle, status, source, read)
     except (OSError, ValueError, LookupError):
         return [file]
 
 
-def _parts(file: InputFile, data: mmap.mmap, source: SourceConfig, read: ReadConfig) -> list[InputFile]:
-    size = len(data)
-    encoding = sniff_encoding(data[:SNIFF_BYTES], source.encoding, size < SNIFF_BYTES)  # as read_sample judges
-    if not is_ascii_compatible(encoding) or not _holds_record(data, encoding, read.max_doc_bytes):
+_SCAN_BYTES = 8 * 1024 * 1024
+
+
+def _parts(file: InputFile, handle: BinaryIO, status: os.stat_result, source: SourceConfig, read: ReadConfig) -> list[InputFile]:
+    size, split = status.st_size, read.split_bytes
+    sample = handle.read(SNIFF_BYTES)
+    encoding = sniff_encoding(sample, source.encoding, len(sample) < SNIFF_BYTES)  # as read_sample judges
+    handle.seek(0)
+    if not is_ascii_compatible(encoding) or not _holds_record(handle, encoding, read.max_doc_bytes):
         return [file]
+    # One pass in blocks: each cut is the first line end at or after a part's nominal end;
+    # ``counted`` is the line feeds before ``position + offset``.
     starts, lines = [0], [0]
-    while starts[-1] + read.split_bytes + read.split_bytes // 2 < size:  # the last part: half a part or more
-        line_end = data.find(b"\n", starts[-1] + read.split_bytes - 1)
-        if line_end < 0 or line_end + 1 >= size:
+    handle.seek(0)
+    position = counted = 0
+    cutting = True
+    while cutting:
+        block = handle.read(_SCAN_BYTES)
+        if not block:
             break
-        lines.append(lines[-1] + data[starts[-1] : line_end + 1].count(b"\n"))
-        starts.append(line_end + 1)
+        offset = 0
+        while True:
+            nominal = starts[-1] + split
+            if nominal + split // 2 >= size:  # the last part: half a part or more
+                cutting = False
+                break
+            line_end = block.find(b"\n", max(nominal - 1 - position, offset))
+            if line_end < 0 or position + line_end + 1 >= size:
+                break
+            counted += block.count(b"\n", offset, line_end + 1)
+            offset = line_end + 1
+            starts.append(position + offset)
+            lines.append(counted)
+        counted += block.count(b"\n", offset)
+        position += len(block)
     if len(starts) == 1:
         return [file]
     ends = [*starts[1:], size]
     return [
-        dataclasses.replace(file, start=start, end=end, first_line=first, encoding=encoding)
+        dataclasses.replace(
+            file, start=start, end=end, first_line=first, encoding=encoding, size=size, mtime_ns=status.st_mtime_ns
+        )
         for start, end, first in zip(starts, ends, lines, strict=True)
     ]
 
 
-def _holds_record(data: mmap.mmap, encoding: str, limit: int) -> bool:
-    """Whether a line-based reader makes at least one record of ``data``: a line that is
+def _changed(file: InputFile) -> bool:
+    """Whether a part's file is not the one that was split (or is gone)."""
+    try:
+        status = os.stat(file.path)
+    except OSError:
+        return True
+    return (status.st_size, status.st_mtime_ns) != (file.size, file.mtime_ns)
+
+
+def _holds_record(handle: BinaryIO, encoding: str, limit: int) -> bool:
+    """Whether a line-based reader makes at least one record of the file: a line that is
     too large, undecodable or not blank (usually the first line)."""
-    position, size = 0, len(data)
-    while position < size:
-        line_end = data.find(b"\n", position)
-        stop = size if line_end < 0 else line_end
-        if stop - position > limit:
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return False
+        if len(line.rstrip(b"\n")) > limit:
             return True
         try:
-            if data[position:stop].decode(encoding).strip():
+            if line.decode(encoding).strip():
                 return True
         except UnicodeDecodeError:
             return True
-        position = stop + 1
-    return False
 
 
 class _Window(io.RawIOBase):
@@ -270,9 +308,9 @@ def _text_lines(
     or the error record of a line that is too large or undecodable (shared by jsonl and
     lines)."""
     with open_input(file.path) as opened:
-        if file.end is not None and file.encoding is not None:  # a part (split_file)
-            encoding = file.encoding
+        if file.end is not None:  # a part (split_file), read with the whole file's encoding
             stream: BinaryIO = io.BufferedReader(_Window(opened, file.start, file.end), 1 << 16)  # type: ignore[arg-type]
+            encoding = file.encoding or sniff_encoding(stream.peek(SNIFF_BYTES)[:SNIFF_BYTES], source.encoding)
         else:
             sample, at_eof, stream = read_sample(opened, SNIFF_BYTES)
             if not sample:

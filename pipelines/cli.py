@@ -357,7 +357,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_shards_timing(run_dir: str, seconds: float, steps: dict[str, Any]) -> None:
-    """stats/timing.json gains the shards build's wall time and tokenize figures."""
+    """stats/timing.json gains the shards build's wall time and tokenize figures (their
+    busy cores, not their span: the span would count from the shards build's start)."""
     path = os.path.join(run_dir, TIMING)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -365,7 +366,11 @@ def _add_shards_timing(run_dir: str, seconds: float, steps: dict[str, Any]) -> N
     except (OSError, ValueError):
         timing = {}
     timing["shards_build_seconds"] = round(seconds, 3)
-    timing["steps"] = {**timing.get("steps", {}), **steps}
+    # Its spans count from the start of the shards build, not of the run: left out.
+    spanless = {
+        step: {key: value for key, value in entry.items() if key not in ("from_s", "to_s")} for step, entry in steps.items()
+    }
+    timing["steps"] = {**timing.get("steps", {}), **spanless}
     write_atomic(path, (json.dumps(timing, indent=2, sort_keys=True) + "\n").encode())
 
 

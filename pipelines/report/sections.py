@@ -617,13 +617,16 @@ def steps_table(run: RunData) -> Table | None:
     rows = tuple((step, figures["mb"] * 1e6, figures["busy_seconds"], figures["mb_s_per_core"]) for step, figures in ordered)
     columns = (Column("step", "text"), Column("MB", "mb"), Column("busy seconds", "float"), Column("MB/s per core", "float"))
     note = "time spent in each step's own work, summed over workers (dedup: the signatures; the shuffles between steps are not in it)"
-    if all("from_s" in figures for _, figures in ordered):  # runs since the steps' spans were recorded
+    if any("from_s" in figures for _, figures in ordered):  # runs since the steps' spans were recorded
         rows = tuple(
-            (*row, figures["from_s"], figures["to_s"], figures["busy_cores"])
+            (*row, figures.get("from_s"), figures.get("to_s"), figures.get("busy_cores"))
             for row, (_, figures) in zip(rows, ordered, strict=True)
         )
         columns = (*columns, Column("from s", "float"), Column("to s", "float"), Column("busy cores", "float"))
-        note += "; from/to: when the step first started and last finished, in seconds into the run; busy cores: its busy seconds over that span"
+        note += (
+            "; from/to: when the step first started and last finished, in seconds into the run (none for a step run by a "
+            "later `zhcorpus shards build`); busy cores: its busy seconds over that span"
+        )
     return Table("steps", "Throughput per step", columns, rows, note=note)
 
 

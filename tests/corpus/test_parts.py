@@ -136,3 +136,33 @@ def test_a_part_of_blank_lines_adds_nothing(sample_dir: Path, tmp_path: Path) ->
     assert count > 10
     assert [doc.to_dict() for doc in from_parts] == [doc.to_dict() for doc in whole]
     assert len(whole) == 40 and all(doc.removal is None for doc in whole)
+
+
+@pytest.mark.parametrize("change", ["grown", "cut", "rewritten", "emptied", "deleted"])
+def test_a_file_changed_after_it_was_split_is_read_as_it_is_now(sample_dir: Path, tmp_path: Path, change: str) -> None:
+    """Parts describe the file they were cut from (size, modification time): if it changed
+    before they are read, the first part reads the file whole, as it is now, and the
+    others nothing, so nothing is read at the wrong line numbers, missed or doubled."""
+    lines = _news_lines(sample_dir)[:300]
+    path = tmp_path / "news.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    file = InputFile(str(path), path.name)
+    read = ReadConfig(split_bytes=32 * 1024)
+    parts = split_file(file, source("jsonl"), read)
+    assert len(parts) > 5
+    if change == "grown":
+        path.write_bytes(path.read_bytes() + b"\n".join(_news_lines(sample_dir)[300:400]) + b"\n")
+    elif change == "cut":
+        path.write_bytes(b"\n".join(lines[:50]) + b"\n")
+    elif change == "rewritten":
+        path.write_bytes(b"\n".join([b"", *lines[::-1]]) + b"\n")
+    elif change == "emptied":
+        path.write_bytes(b"")
+    else:
+        path.unlink()
+    if path.exists():
+        os.utime(path, ns=(1, 1))  # a different time even within the clock's resolution
+    from_parts = [doc.to_dict() for part in parts for doc in read_file(part, source("jsonl"), read)]
+    now_whole = [doc.to_dict() for doc in read_file(file, source("jsonl"), ReadConfig(split_bytes=0))]
+    assert from_parts == now_whole
+    assert len(now_whole) == {"grown": 400, "cut": 50, "rewritten": 300, "emptied": 1, "deleted": 1}[change]

@@ -4,6 +4,7 @@ first started and last finished), read back through a real Beam pipeline's metri
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -52,3 +53,32 @@ def test_figures_without_spans_and_spans_of_several_steps() -> None:
     steps = {"clean": {"from_s": 4.0, "to_s": 9.5}, "spam": {"from_s": 4.1, "to_s": 10.0}, "read": {"mb": 1}}
     assert work.span(steps, ["clean", "spam", "read"]) == 6.0
     assert work.span(steps, ["quality"]) is None
+
+
+class _Steady(beam.DoFn):
+    """One WorkCounters for the DoFn's life, as the stages keep theirs."""
+
+    def setup(self) -> None:
+        self._counters = work.WorkCounters("spam")
+
+    def process(self, item: int) -> Iterator[int]:
+        started = time.perf_counter()
+        time.sleep(0.01)
+        self._counters.add(10, started)
+        yield item
+
+
+def test_the_clock_is_read_at_most_every_clock_every_seconds() -> None:
+    """40 pieces of work of 10 ms by one DoFn: the first start and one reading per 50 ms,
+    not one per piece; the span still reaches the last piece to within CLOCK_EVERY."""
+    before = time.time()
+    pipeline = beam.Pipeline()
+    _ = pipeline | beam.Create(list(range(40))) | beam.ParDo(_Steady())
+    result = pipeline.run()
+    result.wait_until_finish()
+    after = time.time()
+    found = result.metrics().query(MetricsFilter().with_namespace("spam"))["distributions"]
+    (clock,) = [d.committed for d in found if d.key.metric.name == work.CLOCK_MS]
+    assert 2 <= clock.count <= 1 + (after - before) / work.CLOCK_EVERY + 1 < 40
+    assert clock.min / 1000 >= before - 0.01 and clock.max / 1000 <= after + 0.01
+    assert (clock.max - clock.min) / 1000 >= 0.4 - work.CLOCK_EVERY - 0.01

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from corpus.config import InputFile, ReadConfig, find_inputs, load_config
+from corpus.config import InputFile, find_inputs, load_config
 from corpus.readers import read_file, split_file
 from corpus.reasons import Kind, Reason
 from corpus.writers import read_written
+from pipelines import graph
 from tests.pipelines.conftest import CONFIG, fingerprint, run_zhcorpus
 
 
@@ -188,27 +189,37 @@ def test_a_failed_overwrite_leaves_the_old_run_intact(
     assert fingerprint(out) == fingerprint(finished_run)
 
 
-def test_a_large_plain_file_read_in_parts_gives_the_same_run(sample_dir: Path, tmp_path: Path) -> None:
-    """The news as one plain JSONL file, read whole (split_bytes 0, one worker) and in parts
-    of 64 KB on two workers: the same kept, rejected, errors and accounting."""
+def test_a_large_plain_file_read_in_parts_gives_the_same_run(
+    sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The news as one plain JSONL file, read whole (split_bytes 0) and in parts of 64 KB,
+    on one worker and on two: the same kept, rejected, errors and accounting."""
     raw = (sample_dir / "news" / "peoples-daily-199801.jsonl.zst").read_bytes()
     lines = zstandard.ZstdDecompressor().decompressobj().decompress(raw).splitlines()
     lines[100:100] = [b"", b'{"id": "broken", "text": ']  # a blank line, an error record
     (tmp_path / "news").mkdir()
     news = tmp_path / "news" / "news.jsonl"
     news.write_bytes(b"\n".join(lines) + b"\n")
+    planned: list[int] = []  # parts per file, seen in this process (one worker runs here)
+
+    def counted_split(*args: object, **kwargs: object) -> list[InputFile]:
+        parts = split_file(*args, **kwargs)  # type: ignore[arg-type]
+        planned.append(len(parts))
+        return parts
+
+    monkeypatch.setattr(graph, "split_file", counted_split)
     outs = {}
-    for split_bytes, workers in ((0, "1"), (65536, "2")):
+    for split_bytes, workers in ((0, "1"), (65536, "1"), (65536, "2")):
         config = tmp_path / f"split-{split_bytes}.yaml"
         config.write_text(
             "sources:\n  - name: news\n    paths: [news/*.jsonl]\n    format: jsonl\n    stages: [clean, dedup]\n"
             f"read:\n  split_bytes: {split_bytes}\noutput:\n  format: jsonl\n  shard_bytes: 500000\n",
             encoding="utf-8",
         )
-        outs[split_bytes] = tmp_path / f"out-{split_bytes}"
-        assert run_zhcorpus(config, outs[split_bytes], "--workers", workers, "--no-shards") == 0
-    parts = split_file(InputFile(str(news), "news.jsonl"), load_config(str(config)).source("news"), ReadConfig(split_bytes=65536))
-    assert len(parts) > 20
-    assert fingerprint(outs[65536]) == fingerprint(outs[0])
-    errors = [json.loads(line) for path in (outs[0] / "errors").rglob("*.jsonl") for line in path.read_text().splitlines()]
+        outs[split_bytes, workers] = tmp_path / f"out-{split_bytes}-{workers}"
+        assert run_zhcorpus(config, outs[split_bytes, workers], "--workers", workers, "--no-shards") == 0
+    assert planned[0] == 1 and planned[1] > 20  # whole, then in parts (the 2-worker run plans in its workers)
+    assert fingerprint(outs[65536, "1"]) == fingerprint(outs[0, "1"])
+    assert fingerprint(outs[65536, "2"]) == fingerprint(outs[0, "1"])
+    errors = [json.loads(line) for path in (outs[0, "1"] / "errors").rglob("*.jsonl") for line in path.read_text().splitlines()]
     assert [error["id"] for error in errors] == ["news.jsonl:line:102"]
