@@ -9,8 +9,10 @@ kept text, and so the tokenised text, stays about the size of the sample's.
 
 Runs, each a separate process tree (wall time, and the peak memory of its largest process):
 - zhcorpus with every stage (clean, sensitive, spam, dedup, tokenise, shards) at 200 and
-  400 MB, on all cores: MB/s per core of input, documents/s, and each step's own MB/s per
-  core (stats/timing.json);
+  400 MB, on all cores: MB/s per core of input, documents/s, and per step (from
+  stats/timing.json) its own MB/s per core, documents, wall span in the run, the cores it
+  kept busy, and documents/s over its span (memory is per process: the steps are fused
+  into the same worker processes; `make bench-stages` gives each stage's alone);
 - the recipe both tools can run, on the 200 MB input: length and Chinese-share filters,
   traditional to simplified, flagged words, MinHash dedup over character 5-grams at 0.8
   (zhcorpus: clean, sensitive, dedup; Data-Juicer: text_length_filter,
@@ -267,9 +269,18 @@ def main() -> None:
             f"largest process {figures['peak_rss_mb']:.0f} MB; kept {figures['kept_mb']:.1f} MB"
         )
         for step, step_figures in figures["steps"].items():
-            print(
+            line = (
                 f"  {step:<10} {step_figures['mb']:8.1f} MB  {step_figures['mb_s_per_core'] or 0:6.2f} MB/s per core (own work)"
             )
+            if "from_s" in step_figures:
+                seconds = step_figures["to_s"] - step_figures["from_s"]
+                line += (
+                    f", {step_figures.get('docs', 0):>9,} docs, wall {seconds:5.1f} s ({step_figures['from_s']:.1f}-"
+                    f"{step_figures['to_s']:.1f} s into the run, {step_figures['busy_cores']:.2f} cores busy), "
+                    f"{step_figures.get('docs_per_s', 0):,} docs/s"
+                )
+            print(line)
+        print("  (memory is measured per process: the steps are fused into the same worker processes)")
     first = next(iter(results["runs"].values()))
     folder, megabytes, docs = build_input(setup, *scales[0])
     recipe = run_zhcorpus(setup, zhcorpus_config(setup, folder, ["clean", "sensitive", "dedup"], shards=False), "zhcorpus-recipe")

@@ -21,7 +21,7 @@ from typing import Any
 
 from apache_beam.metrics import Metrics
 
-BYTES_IN, BUSY_MICROSECONDS, CLOCK_MS = "bytes_in", "busy_us", "clock_ms"
+BYTES_IN, DOCS_IN, BUSY_MICROSECONDS, CLOCK_MS = "bytes_in", "docs_handled", "busy_us", "clock_ms"
 STEPS = ("read", "clean", "sensitive", "spam", "quality", "dedup", "tokenize")
 CLOCK_EVERY = 0.05
 """Seconds between two readings of the clock by one worker's step (a reading costs a few
@@ -31,14 +31,17 @@ microseconds; steps count per document or per batch)."""
 class WorkCounters:
     def __init__(self, step: str) -> None:
         self._bytes = Metrics.counter(step, BYTES_IN)
+        self._docs = Metrics.counter(step, DOCS_IN)
         self._busy = Metrics.counter(step, BUSY_MICROSECONDS)
         self._clock = Metrics.distribution(step, CLOCK_MS)
         self._clocked: float | None = None
 
-    def add(self, size_bytes: int, started: float) -> None:
-        """Count ``size_bytes`` of text handled since ``started`` (``time.perf_counter()``)."""
+    def add(self, size_bytes: int, started: float, docs: int = 1) -> None:
+        """Count ``docs`` documents of ``size_bytes`` of text handled since ``started``
+        (``time.perf_counter()``)."""
         now = time.perf_counter()
         self._bytes.inc(size_bytes)
+        self._docs.inc(docs)
         self._busy.inc(round((now - started) * 1e6))
         if self._clocked is None or now - self._clocked >= CLOCK_EVERY:
             wall = time.time()
@@ -51,13 +54,13 @@ class WorkCounters:
 def step_figures(
     counters: Iterable[tuple[str, str, int]], clocks: dict[str, tuple[int, int]] | None = None, started: float = 0.0
 ) -> dict[str, Any]:
-    """``(step, counter name, value)`` triples -> per step: MB, busy seconds, MB/s per core;
-    with ``clocks`` (step -> first and last wall-clock milliseconds) and the run's start
-    (``time.time()``), also the step's span: ``from_s`` and ``to_s`` into the run, and the
-    cores it kept busy on average over that span."""
+    """``(step, counter name, value)`` triples -> per step: MB, documents, busy seconds, MB/s
+    per core; with ``clocks`` (step -> first and last wall-clock milliseconds) and the run's
+    start (``time.time()``), also the step's span: ``from_s`` and ``to_s`` into the run,
+    the cores it kept busy on average over that span, and documents per second of it."""
     totals: dict[str, dict[str, int]] = {}
     for step, name, value in counters:
-        if step in STEPS and name in (BYTES_IN, BUSY_MICROSECONDS):
+        if step in STEPS and name in (BYTES_IN, DOCS_IN, BUSY_MICROSECONDS):
             totals.setdefault(step, {})[name] = totals.get(step, {}).get(name, 0) + value
     figures: dict[str, Any] = {}
     for step in STEPS:
@@ -70,6 +73,8 @@ def step_figures(
             "busy_seconds": round(seconds, 3),
             "mb_s_per_core": round(megabytes / seconds, 3) if seconds > 0 else None,
         }
+        if DOCS_IN in totals[step]:
+            figures[step]["docs"] = totals[step][DOCS_IN]
         if clocks and step in clocks:
             first, last = clocks[step]
             span = max(last - first, 1) / 1000
@@ -78,6 +83,8 @@ def step_figures(
                 "to_s": round(last / 1000 - started, 2),
                 "busy_cores": round(seconds / span, 2),
             }
+            if DOCS_IN in totals[step]:
+                figures[step]["docs_per_s"] = round(totals[step][DOCS_IN] / span)
     return figures
 
 

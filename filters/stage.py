@@ -113,7 +113,7 @@ class StageDoFn(beam.DoFn):
         if not seen:
             yield batch  # no document of this stage's sources
             return
-        self._work.add(size, started)
+        self._work.add(size, started, seen)
         self._meter.add(size, seen)
         self._seen.inc(seen)
         self._failed.inc(failures)

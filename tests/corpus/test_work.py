@@ -31,7 +31,8 @@ def test_counters_and_span_come_back_from_the_runner() -> None:
     counters = [(c.key.metric.namespace, c.key.metric.name, c.committed) for c in found["counters"]]
     (clock,) = [d.committed for d in found["distributions"] if d.key.metric.name == work.CLOCK_MS]
     figures = work.step_figures(counters, {"clean": (clock.min, clock.max)}, before)["clean"]
-    assert figures["mb"] == 0.02 and 0.2 <= figures["busy_seconds"] < 2
+    assert figures["mb"] == 0.02 and figures["docs"] == 20 and 0.2 <= figures["busy_seconds"] < 2
+    assert 0 < figures["docs_per_s"] <= 20 / 0.18
     assert 0 <= figures["from_s"] < figures["to_s"] <= after - before + 0.01
     # 20 pieces of work of 10 ms each, one after the other: a span of about their sum
     assert figures["to_s"] - figures["from_s"] >= 0.18
