@@ -22,7 +22,7 @@ KENLM_DEBS := cmake g++ libboost-program-options-dev libboost-system-dev libboos
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: setup.cfg setup.py constraints.txt
+$(VENV)/.installed: setup.cfg setup.py constraints.txt filters/_textscan.c
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "zhcorpus needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel

@@ -24,6 +24,10 @@ import re
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from filters import _textscan
 
 # --- Unicode ---------------------------------------------------------------------------
 
@@ -58,33 +62,16 @@ _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(co
 OTHER_WHITESPACE = re.compile("[" + _char_class(lambda char: char.isspace() and char not in " \n", 0x3001) + "]")
 """White space other than the ASCII space and line feed (U+3000 is the last): the same
 as ``[^\\S \\n]``, found in twice the speed, the class being listed, not a category."""
-_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def normalise_whitespace(text: str) -> str:
     """Every kind of space to one ASCII space, lines stripped, at most one blank line in a
-    row. str.split() does the work in C: three times the speed of the regex version, and
-    identical to it on every document of the sample corpus."""
-    return _normalise_whitespace(text, other_whitespace=OTHER_WHITESPACE.search(text) is not None)
-
-
-def _normalise_whitespace(text: str, other_whitespace: bool) -> str:
-    """``other_whitespace``: whether the text may hold white space other than the ASCII
-    space and line feed (tabs, no-break and ideographic spaces, carriage returns)."""
-    if not (other_whitespace or "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " "):
-        # Spaces are already normal (found by scans at 400+ MB/s): only line breaks can be
-        # out of place, as when whole lines were removed.
-        if "\n\n\n" in text:
-            text = _BLANK_LINES.sub("\n\n", text)
-        return text.strip("\n")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "\u2028" in text or "\u2029" in text:  # Unicode's line and paragraph separators
-        text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
-    text = "\n".join([" ".join(line.split()) for line in text.split("\n")])
-    if "\n\n\n" in text:
-        text = _BLANK_LINES.sub("\n\n", text)
-    return text.strip()
+    row, the text stripped. Line ends are "\\r\\n", "\\r", "\\n" and U+2028; U+2029 is a
+    paragraph break (a blank line); white space is what ``str.isspace`` says. The same as
+    ``"\\n".join(" ".join(line.split()) for line in lines)``, then runs of blank lines
+    collapsed and the whole stripped (tests check it against that definition), in one
+    compiled pass (filters/_textscan.c); a text that is already normal comes back as is."""
+    return _textscan.normalise_whitespace(text)
 
 
 def _usual(char: str) -> bool:
@@ -111,7 +98,7 @@ def fix_unicode(text: str) -> tuple[str, dict[str, int]]:
     and a count that is always there tells a report nothing."""
     counts: dict[str, int] = {}
     if not _UNUSUAL.search(text):
-        return _normalise_whitespace(text, other_whitespace=False), counts  # every other space is unusual
+        return normalise_whitespace(text), counts
     if "\x1b" in text:
         text, ansi = _ANSI.subn("", text)
         if ansi:
@@ -153,25 +140,104 @@ _DECORATIVE_CLASS = _char_class(_decorative)
 _DECORATIVE_CHAR = re.compile(f"[{_DECORATIVE_CLASS}]")
 _SYMBOL_RUN = re.compile(f"[{_DECORATIVE_CLASS}](?: ?[{_DECORATIVE_CLASS}]){{2,}}")
 _PUNCTUATION_CLASS = _char_class(lambda c: unicodedata.category(c).startswith("P") or c in "=+~^|<>`$", 0x10000)
+_PUNCTUATION_CHAR = re.compile(f"[{_PUNCTUATION_CLASS}]")
 _REPEATED_PUNCTUATION = re.compile(f"([{_PUNCTUATION_CLASS}])\\1{{3,}}")
 _ONLY_SYMBOLS = re.compile(f"[{_DECORATIVE_CLASS}{_PUNCTUATION_CLASS} ]*")
-# Possessive quantifiers: a line of text fails in one pass instead of backtracking. The
-# first line and the others apart: a pattern that starts with a line break is found by
-# the engine's literal-prefix scan, a third faster than trying ^ at every character.
+# A line of only symbols, punctuation and spaces: the definition the compiled pass's
+# ``symbol_line`` is tested against (the first line, and the others after a line break).
 _SYMBOL_LINE_BODY = f" *+[{_DECORATIVE_CLASS}{_PUNCTUATION_CLASS}][{_DECORATIVE_CLASS}{_PUNCTUATION_CLASS} ]*+(?:\n|$)"
 _FIRST_SYMBOL_LINE = re.compile(_SYMBOL_LINE_BODY)
 _LATER_SYMBOL_LINE = re.compile("\n" + _SYMBOL_LINE_BODY)
 
 
-def remove_symbols(text: str) -> tuple[str, int]:
+# --- one pass over the characters ------------------------------------------------------
+
+# The class bits of ``class_table`` (the same values as in filters/_textscan.c).
+CLASS_SPACE = 1
+"""``str.isspace`` (below U+3001, the last space): not counted as a character."""
+CLASS_CHINESE = 2
+CLASS_TRADITIONAL = 4
+CLASS_UNUSUAL = 8
+"""``_UNUSUAL``: a character some repair other than white space may touch."""
+CLASS_OTHER_SPACE = 16
+"""``OTHER_WHITESPACE``."""
+CLASS_DECORATIVE = 32
+"""``_decorative``: every such character is unusual too (``class_table`` checks)."""
+CLASS_PUNCTUATION = 64
+"""``_PUNCTUATION_CLASS``: a run of 4 or more of one is collapsed."""
+
+
+class Facts(NamedTuple):
+    """What one pass over a text finds (``scan``)."""
+
+    seen: int
+    """The class bits of all its characters, or-ed."""
+    chars: int
+    """Characters that are not white space."""
+    chinese: int
+    traditional: int
+    decorative: int
+    repeated_punctuation: bool
+    """4 or more of one punctuation mark in a row (what ``_REPEATED_PUNCTUATION`` finds)."""
+    symbol_line: bool
+    """A line of symbols, punctuation and spaces only, with at least one symbol or mark
+    (what ``_FIRST_SYMBOL_LINE`` and ``_LATER_SYMBOL_LINE`` find)."""
+
+
+def class_table(chinese: Iterable[tuple[int, int]] = (), traditional: str = "") -> bytes:
+    """One byte of class bits per code point, for ``scan``. Each class is marked where
+    this module's own regular expressions match in a string of every code point, so the
+    compiled pass sees exactly what they define; ``chinese`` (ranges, inclusive) and
+    ``traditional`` come from the caller. About 0.3 s; built once per worker."""
+    import numpy as np
+
+    table = np.zeros(0x110000, dtype=np.uint8)
+    every = "".join(map(chr, range(0x110000)))  # lone surrogates included: a str may hold them
+    for pattern, bit in (
+        (_UNUSUAL, CLASS_UNUSUAL),
+        (OTHER_WHITESPACE, CLASS_OTHER_SPACE),
+        (_DECORATIVE_CHAR, CLASS_DECORATIVE),
+        (_PUNCTUATION_CHAR, CLASS_PUNCTUATION),
+    ):
+        for match in re.compile(f"(?:{pattern.pattern})+").finditer(every):
+            table[match.start() : match.end()] |= bit
+    table[[code for code in range(0x3001) if chr(code).isspace()]] |= CLASS_SPACE
+    for low, high in chinese:
+        table[low : high + 1] |= CLASS_CHINESE
+    table[[ord(char) for char in traditional]] |= CLASS_TRADITIONAL
+    decorative = (table & CLASS_DECORATIVE) != 0
+    if (table[decorative] & CLASS_UNUSUAL == 0).any() or (table[decorative] & CLASS_PUNCTUATION).any():
+        raise AssertionError("a decorative symbol must be unusual and not punctuation (remove_symbols counts on it)")
+    return table.tobytes()
+
+
+def scan(text: str, table: bytes) -> Facts:
+    """The facts of a text in one compiled pass (filters/_textscan.c, over 1 GB/s here)."""
+    return Facts(*_textscan.scan(text, table))
+
+
+_SYMBOL_TABLE: list[bytes] = []
+
+
+def _symbol_table() -> bytes:
+    if not _SYMBOL_TABLE:
+        _SYMBOL_TABLE.append(class_table())
+    return _SYMBOL_TABLE[0]
+
+
+def remove_symbols(text: str, facts: Facts | None = None) -> tuple[str, int]:
     """(text, characters removed). A line left with nothing but symbols goes entirely,
-    so a removed separator or emoji wall leaves no blank line behind."""
-    cleaned = _REPEATED_PUNCTUATION.sub(r"\1", text) if _REPEATED_PUNCTUATION.search(text) else text
-    # Every decorative symbol is unusual: look at the few unusual characters first, and
-    # run the slow symbol-run pattern only on a text that has a decorative one.
-    if _UNUSUAL.search(cleaned) and len(_DECORATIVE_CHAR.findall("".join(_UNUSUAL.findall(cleaned)))) >= 3:  # a run needs 3
+    so a removed separator or emoji wall leaves no blank line behind. ``facts``: the
+    text's, if the caller has scanned it (with any ``class_table``); a text with nothing
+    to remove comes back as is (the same object)."""
+    facts = facts or scan(text, _symbol_table())
+    decorative_runs = facts.decorative >= 3  # a run needs 3
+    if not (facts.repeated_punctuation or decorative_runs or facts.symbol_line):
+        return text, 0
+    cleaned = _REPEATED_PUNCTUATION.sub(r"\1", text) if facts.repeated_punctuation else text
+    if decorative_runs:
         cleaned = _SYMBOL_RUN.sub("", cleaned)
-    if (cleaned is text or cleaned == text) and not (_FIRST_SYMBOL_LINE.match(text) or _LATER_SYMBOL_LINE.search(text)):
+    if cleaned == text and not facts.symbol_line:
         return text, 0
     # Neither substitution removes a line break, so the lines still pair up one to one.
     kept = [
@@ -274,11 +340,17 @@ def top_ngram_share(text: str, n: int, above: float | None = None) -> float:
 
     With ``above``, a share that cannot exceed it is not computed and 0.0 is returned: a
     histogram of the keys hashed into 4,096 bins bounds the top count from above (two
-    keys in one bin only add up), without the sort that exact counting needs."""
+    keys in one bin only add up), without the sort that exact counting needs. The
+    histogram is one compiled pass (filters/_textscan.c: the keys below, hashed by their
+    top 12 bits after a Fibonacci multiplication; tests check it against that definition)."""
     import numpy as np
 
     if not 1 <= n <= 3:
         raise ValueError("top_ngram_share supports n from 1 to 3")
+    if above is not None:
+        chars, top_bin = _textscan.ngram_bound(text, n)
+        if chars <= n or top_bin * n / chars <= above:
+            return 0.0
     compact = "".join(text.split())
     if len(compact) <= n:
         return 0.0
@@ -287,10 +359,6 @@ def top_ngram_share(text: str, n: int, above: float | None = None) -> float:
     keys = points[:width].copy()
     for offset in range(1, n):
         keys = (keys << np.uint64(21)) | points[offset : offset + width]
-    if above is not None:
-        bins = (keys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(52)  # Fibonacci hashing: the top 12 bits
-        if int(np.bincount(bins, minlength=4096).max()) * n / len(compact) <= above:
-            return 0.0
     counts = np.unique(keys, return_counts=True)[1]
     return min(1.0, int(counts.max()) * n / len(compact))
 

@@ -185,6 +185,27 @@ def test_char_table_counts_are_the_definitions(text: str) -> None:
     assert (counts.chars, counts.chinese) == (count_chars(text), count_chinese(text))
 
 
+SYMBOLISH = st.text(st.sampled_from(list(" \n！!！…—-=★☆━╔║😀\ufe0f🏻中a。，\u3000\t")), max_size=80)
+
+
+@SETTINGS
+@given(text=st.one_of(SYMBOLISH, SPACED, ANY_TEXT, CHINESE_ISH))
+def test_scan_finds_what_the_definitions_find(text: str) -> None:
+    """The compiled pass's facts against the regular expressions that define them."""
+    from tests.filters.test_textscan import facts_as_found, facts_by_definition
+
+    assert facts_as_found(_char_table().facts(text)) == facts_by_definition(text)
+
+
+@SETTINGS
+@given(text=st.one_of(SYMBOLISH, ANY_TEXT, CHINESE_ISH), n=st.integers(min_value=1, max_value=3))
+def test_ngram_bound_is_its_definition(text: str, n: int) -> None:
+    from filters import _textscan
+    from tests.filters.test_textscan import ngram_top_bin_by_definition
+
+    assert _textscan.ngram_bound(text, n) == ngram_top_bin_by_definition(text, n)
+
+
 @cache
 def _char_table() -> CharTable:
     import opencc
