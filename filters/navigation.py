@@ -33,14 +33,19 @@ _EXPLICIT_SEPARATORS = re.compile(r"\s*[|｜>＞»›/／·•]\s*")
 _SPACES = re.compile(r"\s+")
 _FULL_STOP = re.compile(r"[。！？]")
 _WORD_CHARACTER = re.compile(r"[^\W_]")
-_SENTENCE_LESS_LINE = re.compile(
-    r"^([^\n。！？；，,;、]+)(?:\n|$)", re.MULTILINE
-)  # a letter, digit or ideograph: not a separator
+# A line without sentence punctuation: the first line, and the others after their line
+# break (the engine jumps from line break to line break; a leading ^ in MULTILINE mode
+# is tried at every character). Possessive: a line with a mark fails without backtracking.
+_SENTENCE_LESS_FIRST_LINE = re.compile(r"[^\n。！？；，,;、]++(?=\n|\Z)")
+_SENTENCE_LESS_LATER_LINE = re.compile(r"\n([^\n。！？；，,;、]++)(?=\n|\Z)")
 _REMEMBERED_LINES = 100_000
 """Decisions kept per worker (forgotten all at once when full): a few MB at most."""
 
 
 _LEADING_FLAGS_AND_CARET = re.compile(r"((?:\(\?[aiLmsux]+\))*)\^")
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+"""Something that may refer to a group by number or name (or a literal that looks so:
+such a pattern is then searched apart, which is only slower)."""
 
 
 def _line_finder(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
@@ -66,6 +71,36 @@ def _line_finder(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]
     return re.compile(f"{flags}(?:{rest})", re.MULTILINE), re.compile(f"{flags}\n(?={rest})", re.MULTILINE)
 
 
+def _line_finders(patterns: list[str]) -> list[tuple[re.Pattern[str], re.Pattern[str] | None]]:
+    """``_line_finder`` of each pattern, except that the patterns anchored at a line start
+    are searched together, as one alternation inside the lookahead after the line break:
+    each line break is tried once for all of them, and as the lookahead consumes nothing
+    the lines found are those any of them finds. A pattern with a back-reference (group
+    numbers shift in an alternation) is searched apart, and all of them are if they do
+    not compile together (a group name used twice)."""
+    finders, together = [], []
+    for pattern in patterns:
+        finder = _line_finder(pattern)
+        if finder[1] is None or _BACKREFERENCE.search(pattern):
+            finders.append(finder)
+        else:
+            together.append(pattern)
+    if len(together) < 2:
+        return finders + [_line_finder(pattern) for pattern in together]
+    scoped = []
+    for pattern in together:
+        prefix = _LEADING_FLAGS_AND_CARET.match(pattern)
+        assert prefix is not None  # _line_finder rewrote it
+        flags = "".join(re.findall(r"[aiLmsux]", prefix.group(1)))
+        scoped.append(f"(?{flags}:{pattern[prefix.end() :]})" if flags else f"(?:{pattern[prefix.end() :]})")
+    alternation = "|".join(scoped)
+    try:
+        combined = (re.compile(f"(?:{alternation})", re.MULTILINE), re.compile(f"\n(?={alternation})", re.MULTILINE))
+    except re.error:
+        return finders + [_line_finder(pattern) for pattern in together]
+    return [*finders, combined]
+
+
 class NavigationRules:
     def __init__(
         self,
@@ -77,7 +112,7 @@ class NavigationRules:
     ) -> None:
         self._matcher = TermMatcher(rules.terms)
         self._patterns = [re.compile(pattern, re.MULTILINE) for pattern in rules.patterns]
-        self._line_finders = [_line_finder(pattern) for pattern in rules.patterns]
+        self._line_finders = _line_finders(list(rules.patterns))
         self._max_chars = max_chars
         self._min_segments = min_segments
         self._max_segment_chars = max_segment_chars
@@ -148,7 +183,11 @@ class NavigationRules:
                     dropped_lines.add(text.count("\n", 0, start))
         decisions = self._decisions
         boilerplate: set[str] = set()
-        for line in set(_SENTENCE_LESS_LINE.findall(text)):
+        first = _SENTENCE_LESS_FIRST_LINE.match(text)
+        sentence_less = set(_SENTENCE_LESS_LATER_LINE.findall(text))
+        if first:
+            sentence_less.add(first.group())
+        for line in sentence_less:
             decision = decisions.get(line)
             if decision is None:
                 if len(decisions) >= _REMEMBERED_LINES:

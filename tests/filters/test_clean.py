@@ -338,6 +338,30 @@ def test_line_start_patterns_are_rewritten_only_where_the_anchor_leads(tmp_path:
     assert navigation.remove("正文。\nHelp") == ("正文。\n", 1)
 
 
+def test_line_start_patterns_searched_together_find_what_they_find_apart(tmp_path: Path) -> None:
+    """The line-start patterns are tried together at each line break; a pattern with a
+    back-reference is searched apart, and all are when they cannot be compiled together
+    (a group name used twice). Real help pages lose the same lines either way."""
+    from filters.clean import navigation_rules_path
+    from filters.navigation import NavigationRules, _line_finder, _line_finders
+    from filters.rulefile import load_rules
+
+    together = _line_finders(["^本站(声明|所有)", "(?i)^help$", "版权所有", r"^(\w)\1$"])
+    assert len(together) == 3 and together[-1][0].pattern == "(?:(?:本站(声明|所有))|(?i:help$))"
+    assert len(_line_finders(["^(?P<x>菜单)$", "^(?P<x>导航)$"])) == 2  # the same group name: apart
+    path = tmp_path / "nav.txt"
+    path.write_text("re:^本站(声明|所有)\nre:(?i)^help$\nre:^(\\w)\\1$\n", encoding="utf-8")
+    text = "本站声明\n正文第一行。\nHELP\n好好\n本站所有\n正文最后一行。"
+    assert NavigationRules(load_rules(str(path), allow_patterns=True)).remove(text) == ("正文第一行。\n正文最后一行。", 4)
+
+    rules = load_rules(navigation_rules_path(CleanConfig()), allow_patterns=True)
+    combined, apart = NavigationRules(rules), NavigationRules(rules)
+    apart._line_finders = [_line_finder(pattern) for pattern in rules.patterns]
+    assert len(combined._line_finders) < len(apart._line_finders)
+    pages = [doc.text for doc in _web_pages("zh-cn").values()]
+    assert [combined.remove(text) for text in pages] == [apart.remove(text) for text in pages]
+
+
 def test_remembered_line_decisions_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
     """Navigation remembers its decision per line; a warm memory, and one forgotten every
     few lines, remove exactly what a fresh one does, on real zh-CN help pages."""
