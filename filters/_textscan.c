@@ -13,6 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TABLE_SIZE 0x110000
 
@@ -303,7 +304,114 @@ ngram_bound(PyObject *self, PyObject *args)
     return Py_BuildValue("(nn)", chars, top);
 }
 
+/* clean_text.dedup_paragraphs without the white space: the lines (as str.split("\n")
+   cuts them) but the later copies of one of at least min_chars code points, joined by line
+   feeds. The lines seen go into an open-addressing table of (start, length) keyed by an
+   FNV-1a hash of their code points, compared character by character on a collision. */
+struct line {
+    Py_ssize_t start, length;
+};
+
+struct dropped {
+    Py_ssize_t written, lines, chars;
+};
+
+static inline __attribute__((always_inline)) struct dropped
+drop_kind(int kind, const void *data, Py_ssize_t length, Py_ssize_t min_chars, struct line *slots, size_t mask,
+          void *out)
+{
+    struct dropped d = {0, 0, 0};
+    Py_ssize_t start = 0;
+    int first = 1;
+    for (Py_ssize_t end = 0; end <= length; end++) {
+        if (end < length && PyUnicode_READ(kind, data, end) != '\n')
+            continue;
+        Py_ssize_t size = end - start;
+        int copy = 0;
+        if (size >= min_chars) {
+            uint64_t hash = UINT64_C(14695981039346656037);
+            for (Py_ssize_t i = start; i < end; i++)
+                hash = (hash ^ PyUnicode_READ(kind, data, i)) * UINT64_C(1099511628211);
+            size_t slot = (size_t)hash & mask;
+            for (;;) {
+                struct line *entry = &slots[slot];
+                if (entry->start < 0) {
+                    entry->start = start;
+                    entry->length = size;
+                    break;
+                }
+                if (entry->length == size &&
+                    memcmp((const char *)data + entry->start * kind, (const char *)data + start * kind, (size_t)size * kind) == 0) {
+                    copy = 1;
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
+        if (copy) {
+            d.lines++;
+            d.chars += size;
+        }
+        else {
+            if (!first)
+                PyUnicode_WRITE(kind, out, d.written++, '\n');
+            memcpy((char *)out + d.written * kind, (const char *)data + start * kind, (size_t)size * kind);
+            d.written += size;
+            first = 0;
+        }
+        start = end + 1;
+    }
+    return d;
+}
+
+static PyObject *
+drop_repeated_lines(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t min_chars;
+    if (!PyArg_ParseTuple(args, "Un", &text, &min_chars))
+        return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), lines = 1;
+    for (Py_ssize_t i = 0; i < length; i++)
+        if (PyUnicode_READ(kind, data, i) == '\n')
+            lines++;
+    size_t size = 2;
+    while (size < 2 * (size_t)lines)
+        size *= 2;
+    struct line *slots = PyMem_Malloc(size * sizeof(struct line));
+    void *out = PyMem_Malloc((size_t)kind * ((size_t)length + 1));
+    if (slots == NULL || out == NULL) {
+        PyMem_Free(slots);
+        PyMem_Free(out);
+        return PyErr_NoMemory();
+    }
+    for (size_t i = 0; i < size; i++)
+        slots[i].start = -1;
+    struct dropped d;
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND:
+        d = drop_kind(PyUnicode_1BYTE_KIND, data, length, min_chars, slots, size - 1, out);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        d = drop_kind(PyUnicode_2BYTE_KIND, data, length, min_chars, slots, size - 1, out);
+        break;
+    default:
+        d = drop_kind(PyUnicode_4BYTE_KIND, data, length, min_chars, slots, size - 1, out);
+    }
+    PyMem_Free(slots);
+    PyObject *result = d.lines ? PyUnicode_FromKindAndData(kind, out, d.written) : Py_NewRef(text);
+    PyMem_Free(out);
+    if (result == NULL)
+        return NULL;
+    return Py_BuildValue("(Nnn)", result, d.lines, d.chars);
+}
+
 static PyMethodDef methods[] = {
+    {"drop_repeated_lines", drop_repeated_lines, METH_VARARGS,
+     "drop_repeated_lines(text, min_chars) -> (the lines but later copies of one of min_chars or more characters, "
+     "joined by line feeds; copies dropped; their characters); the text itself when none is dropped"},
     {"ngram_bound", ngram_bound, METH_VARARGS,
      "ngram_bound(text, n) -> (characters not white space, the largest count of n-grams hashed into one of 4,096 bins)"},
     {"scan", scan, METH_VARARGS,

@@ -254,28 +254,15 @@ def remove_symbols(text: str, facts: Facts | None = None) -> tuple[str, int]:
 
 def dedup_paragraphs(text: str, min_chars: int) -> tuple[str, int, float]:
     """(text without later copies of a line of ``min_chars`` or more, lines removed, the
-    share of characters that were in such copies: Gopher's duplicate-line measure)."""
+    share of characters that were in such copies: Gopher's duplicate-line measure). The
+    lines are compared in one compiled pass (filters/_textscan.c; tests check it against
+    the plain loop over ``text.split("\\n")`` with a set of the lines seen)."""
     if "\n" not in text:
         return text, 0, 0.0  # one line (most reviews)
-    lines = text.split("\n")
-    if len(set(lines)) + max(lines.count("") - 1, 0) == len(lines):
-        return text, 0, 0.0  # no line but blank ones repeats: the common case, found in C
-    if not any(count > 1 and len(line) >= min_chars for line, count in Counter(lines).items()):
-        return text, 0, 0.0  # only short lines repeat (table cells, list markers): counted in C
-    seen: set[str] = set()
-    kept: list[str] = []
-    removed = duplicated = 0
-    for line in lines:
-        if len(line) >= min_chars:
-            if line in seen:
-                removed += 1
-                duplicated += len(line)
-                continue
-            seen.add(line)
-        kept.append(line)
+    kept, removed, duplicated = _textscan.drop_repeated_lines(text, min_chars)
     if not removed:
         return text, 0, 0.0
-    return normalise_whitespace("\n".join(kept)), removed, duplicated / len(text)
+    return normalise_whitespace(kept), removed, duplicated / len(text)
 
 
 # --- PII ---------------------------------------------------------------------------------

@@ -143,6 +143,33 @@ def test_ngram_bound_is_its_definition(texts: list[str]) -> None:
             assert _textscan.ngram_bound(text, n) == ngram_top_bin_by_definition(text, n), (n, text[:40])
 
 
+def dropped_by_definition(text: str, min_chars: int) -> tuple[str, int, int]:
+    """The plain loop: later copies of a line of ``min_chars`` or more go."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    removed = duplicated = 0
+    for line in text.split("\n"):
+        if len(line) >= min_chars:
+            if line in seen:
+                removed += 1
+                duplicated += len(line)
+                continue
+            seen.add(line)
+        kept.append(line)
+    return "\n".join(kept), removed, duplicated
+
+
+def test_drop_repeated_lines_is_the_plain_loop(texts: list[str]) -> None:
+    repeated = 0
+    for text in texts:
+        for min_chars in (10, 0):
+            assert _textscan.drop_repeated_lines(text, min_chars) == dropped_by_definition(text, min_chars), text[:60]
+        repeated += _textscan.drop_repeated_lines(text, 10)[1] > 0
+    assert repeated > 1000  # the help pages repeat lines
+    text = "同一行\n别的\n同一行"
+    assert _textscan.drop_repeated_lines(text, 10)[0] is text  # nothing dropped: no copy
+
+
 def test_the_class_table_holds_what_the_compiled_pass_assumes() -> None:
     """No white space above U+3000 (the pass skips the Unicode lookup above it), every
     decorative symbol is unusual and none is punctuation (remove_symbols counts on both;

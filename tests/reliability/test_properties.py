@@ -206,6 +206,21 @@ def test_ngram_bound_is_its_definition(text: str, n: int) -> None:
     assert _textscan.ngram_bound(text, n) == ngram_top_bin_by_definition(text, n)
 
 
+@SETTINGS
+@given(
+    lines=st.lists(
+        st.sampled_from(["", " ", "短", "重复的一行文字内容", "重复的一行文字内容 ", "𠀀𠀀", "\r", "a\u3000b"]), max_size=12
+    ),
+    min_chars=st.integers(min_value=0, max_value=12),
+)
+def test_drop_repeated_lines_is_the_plain_loop(lines: list[str], min_chars: int) -> None:
+    from filters import _textscan
+    from tests.filters.test_textscan import dropped_by_definition
+
+    text = "\n".join(lines)
+    assert _textscan.drop_repeated_lines(text, min_chars) == dropped_by_definition(text, min_chars)
+
+
 @cache
 def _char_table() -> CharTable:
     import opencc
