@@ -150,6 +150,11 @@ class CharTable:
     def __init__(self, traditional: str = "") -> None:
         self._table = clean_text.class_table(_CHINESE_RANGES, traditional)
 
+    @property
+    def table(self) -> bytes:
+        """The class table (``clean_text.class_table``) the repairs run with."""
+        return self._table
+
     def facts(self, text: str) -> clean_text.Facts:
         """Everything the pass finds, the symbol checks' facts included."""
         return clean_text.scan(text, self._table)
@@ -185,13 +190,13 @@ class CleanRules:
             repairs.append(Verdict(STAGE, reason, float(score), detail))
 
         if config.unicode and "unicode" not in off:
-            text, counts = clean_text.fix_unicode(text)
+            text, counts = clean_text.fix_unicode(text, self._table.table)
             if counts:
                 repaired(Reason.UNICODE_REPAIRED, sum(counts.values()), _counts(counts))
         facts: clean_text.Facts | None = None  # of ``text`` as it is, when known
         if config.symbols and "symbols" not in off:
             facts = self._table.facts(text)
-            cleaned, removed = clean_text.remove_symbols(text, facts)
+            cleaned, removed = clean_text.remove_symbols(text, facts, self._table.table)
             if cleaned is not text:
                 text, facts = cleaned, None
             if removed:

@@ -20,6 +20,7 @@ text changes nothing.
 
 from __future__ import annotations
 
+import array
 import re
 import sys
 import unicodedata
@@ -57,6 +58,12 @@ _INVISIBLE = re.compile(f"[{_char_class(_invisible)}\U000e0000-\U000e007f\U000f0
 _RADICALS = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf]")
 """Kangxi and supplementary radicals: PDF extraction yields ⼈ (U+2F08) for 人; NFKC maps
 the Kangxi ones back to the ideograph."""
+_RADICAL_BASE = 0x2E80
+_RADICAL_IDEOGRAPHS = array.array(
+    "I", (ord(unicodedata.normalize("NFKC", chr(code))) for code in range(0x2E80, 0x2FE0))
+).tobytes()
+"""Each radical's NFKC form (one character each: ``ord`` would fail otherwise), for the
+compiled repair."""
 _FULLWIDTH_ALNUM = re.compile("[０-９Ａ-Ｚａ-ｚ]+")
 _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code).isalnum()}
 OTHER_WHITESPACE = re.compile("[" + _char_class(lambda char: char.isspace() and char not in " \n", 0x3001) + "]")
@@ -92,33 +99,31 @@ _UNUSUAL = re.compile(f"[^\n{_char_class(_usual, 0x10000)}]")
 """One fast scan (over 1 GB/s here) tells whether any repair but white space can apply."""
 
 
-def fix_unicode(text: str) -> tuple[str, dict[str, int]]:
+def fix_unicode(text: str, table: bytes | None = None) -> tuple[str, dict[str, int]]:
     """(repaired text, counts of what was repaired), counts only for non-zero kinds.
     White space is normalised too but not counted: nearly every extracted page has some,
-    and a count that is always there tells a report nothing."""
+    and a count that is always there tells a report nothing. Terminal colour codes go
+    first (``_ANSI``, for a text with an ESC); then one compiled pass
+    (``_textscan.repair_unicode``) removes the invisible characters (``_INVISIBLE``),
+    maps the radicals to their NFKC ideograph (``_RADICALS``) and full-width letters and
+    digits to ASCII (``_FULLWIDTH_ALNUM``), and normalises the white space, as those
+    steps one after the other would (tests compare the two). ``table``: a ``class_table``
+    (the base one when not given). A text that needs nothing comes back as is."""
     counts: dict[str, int] = {}
-    if not _UNUSUAL.search(text):
-        return normalise_whitespace(text), counts
     if "\x1b" in text:
         text, ansi = _ANSI.subn("", text)
         if ansi:
             counts["ansi_codes"] = ansi
-    unusual = set(_UNUSUAL.findall(text))  # a handful of characters: test them, not the text
-    invisible = sum(len(match) for match in _INVISIBLE.findall(text)) if any(map(_invisible, unusual)) else 0
-    if invisible:
-        text = _INVISIBLE.sub("", text)
-        counts["invisible"] = invisible
-    radicals = len(_RADICALS.findall(text)) if any(0x2E80 <= ord(c) <= 0x2FDF for c in unusual) else 0
-    if radicals:
-        text = _RADICALS.sub(lambda match: unicodedata.normalize("NFKC", match.group()), text)
-        counts["radicals"] = radicals
-    fullwidth = (
-        sum(len(match) for match in _FULLWIDTH_ALNUM.findall(text)) if any(0xFF10 <= ord(c) <= 0xFF5A for c in unusual) else 0
+    text, invisible, radicals, fullwidth = _textscan.repair_unicode(
+        text, table or base_table(), _RADICAL_BASE, _RADICAL_IDEOGRAPHS
     )
+    if invisible:
+        counts["invisible"] = invisible
+    if radicals:
+        counts["radicals"] = radicals
     if fullwidth:
-        text = _FULLWIDTH_ALNUM.sub(lambda match: match.group().translate(_TO_HALFWIDTH), text)
         counts["fullwidth"] = fullwidth
-    return normalise_whitespace(text), counts
+    return text, counts
 
 
 # --- special symbols -------------------------------------------------------------------
@@ -165,6 +170,12 @@ CLASS_DECORATIVE = 32
 """``_decorative``: every such character is unusual too (``class_table`` checks)."""
 CLASS_PUNCTUATION = 64
 """``_PUNCTUATION_CLASS``: a run of 4 or more of one is collapsed."""
+CLASS_INVISIBLE = 128
+"""``_INVISIBLE``: removed."""
+CLASS_RADICAL = 256
+"""``_RADICALS``: to the NFKC ideograph."""
+CLASS_FULLWIDTH = 512
+"""``_FULLWIDTH_ALNUM``: to ASCII."""
 
 
 class Facts(NamedTuple):
@@ -185,19 +196,22 @@ class Facts(NamedTuple):
 
 
 def class_table(chinese: Iterable[tuple[int, int]] = (), traditional: str = "") -> bytes:
-    """One byte of class bits per code point, for ``scan``. Each class is marked where
-    this module's own regular expressions match in a string of every code point, so the
-    compiled pass sees exactly what they define; ``chinese`` (ranges, inclusive) and
-    ``traditional`` come from the caller. About 0.3 s; built once per worker."""
+    """16 bits of classes per code point, for the compiled passes. Each class is marked
+    where this module's own regular expressions match in a string of every code point, so
+    the compiled passes see exactly what they define; ``chinese`` (ranges, inclusive) and
+    ``traditional`` come from the caller. About 0.4 s; built once per worker."""
     import numpy as np
 
-    table = np.zeros(0x110000, dtype=np.uint8)
+    table = np.zeros(0x110000, dtype=np.uint16)
     every = "".join(map(chr, range(0x110000)))  # lone surrogates included: a str may hold them
     for pattern, bit in (
         (_UNUSUAL, CLASS_UNUSUAL),
         (OTHER_WHITESPACE, CLASS_OTHER_SPACE),
         (_DECORATIVE_CHAR, CLASS_DECORATIVE),
         (_PUNCTUATION_CHAR, CLASS_PUNCTUATION),
+        (_INVISIBLE, CLASS_INVISIBLE),
+        (_RADICALS, CLASS_RADICAL),
+        (_FULLWIDTH_ALNUM, CLASS_FULLWIDTH),
     ):
         for match in re.compile(f"(?:{pattern.pattern})+").finditer(every):
             table[match.start() : match.end()] |= bit
@@ -208,7 +222,10 @@ def class_table(chinese: Iterable[tuple[int, int]] = (), traditional: str = "") 
     decorative = (table & CLASS_DECORATIVE) != 0
     if (table[decorative] & CLASS_UNUSUAL == 0).any() or (table[decorative] & CLASS_PUNCTUATION).any():
         raise AssertionError("a decorative symbol must be unusual and not punctuation (remove_symbols counts on it)")
-    return table.tobytes()
+    repairs = (table & (CLASS_INVISIBLE | CLASS_RADICAL | CLASS_FULLWIDTH)).astype(np.uint32)
+    if ((repairs & (repairs - 1)) != 0).any():
+        raise AssertionError("the invisible, radical and full-width classes must not overlap (fix_unicode counts on it)")
+    return table.astype("<u2").tobytes()
 
 
 def scan(text: str, table: bytes) -> Facts:
@@ -216,36 +233,34 @@ def scan(text: str, table: bytes) -> Facts:
     return Facts(*_textscan.scan(text, table))
 
 
-_SYMBOL_TABLE: list[bytes] = []
+_BASE_TABLE: list[bytes] = []
 
 
-def _symbol_table() -> bytes:
-    if not _SYMBOL_TABLE:
-        _SYMBOL_TABLE.append(class_table())
-    return _SYMBOL_TABLE[0]
+def base_table() -> bytes:
+    """The ``class_table`` without Chinese and traditional characters, built at first use:
+    what the repairs need when their caller has no table of its own."""
+    if not _BASE_TABLE:
+        _BASE_TABLE.append(class_table())
+    return _BASE_TABLE[0]
 
 
-def remove_symbols(text: str, facts: Facts | None = None) -> tuple[str, int]:
+def remove_symbols(text: str, facts: Facts | None = None, table: bytes | None = None) -> tuple[str, int]:
     """(text, characters removed). A line left with nothing but symbols goes entirely,
-    so a removed separator or emoji wall leaves no blank line behind. ``facts``: the
-    text's, if the caller has scanned it (with any ``class_table``); a text with nothing
-    to remove comes back as is (the same object)."""
-    facts = facts or scan(text, _symbol_table())
+    so a removed separator or emoji wall leaves no blank line behind. Compiled passes do
+    what ``_REPEATED_PUNCTUATION`` (runs collapsed), ``_SYMBOL_RUN`` (runs removed) and
+    ``_ONLY_SYMBOLS`` (lines dropped) define (tests compare them). ``facts``: the text's,
+    if the caller has scanned it; ``table``: a ``class_table`` (the base one when not
+    given). A text with nothing to remove comes back as is (the same object)."""
+    table = table or base_table()
+    facts = facts or scan(text, table)
     decorative_runs = facts.decorative >= 3  # a run needs 3
     if not (facts.repeated_punctuation or decorative_runs or facts.symbol_line):
         return text, 0
-    cleaned = _REPEATED_PUNCTUATION.sub(r"\1", text) if facts.repeated_punctuation else text
-    if decorative_runs:
-        cleaned = _SYMBOL_RUN.sub("", cleaned)
+    cleaned = _textscan.remove_symbol_runs(text, table, facts.repeated_punctuation, decorative_runs)
     if cleaned == text and not facts.symbol_line:
         return text, 0
-    # Neither substitution removes a line break, so the lines still pair up one to one.
-    kept = [
-        new
-        for old, new in zip(text.split("\n"), cleaned.split("\n"), strict=True)
-        if not (old.strip() and _ONLY_SYMBOLS.fullmatch(new))
-    ]
-    cleaned = normalise_whitespace("\n".join(kept))
+    # Neither run removal takes a line break, so the lines still pair up one to one.
+    cleaned = normalise_whitespace(_textscan.drop_symbol_lines(text, cleaned, table))
     return cleaned, len(text) - len(cleaned)
 
 

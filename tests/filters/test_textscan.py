@@ -6,6 +6,7 @@ on arbitrary Unicode."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 import pytest
@@ -90,6 +91,36 @@ def normalised_by_definition(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(" ".join(line.split()) for line in plain.split("\n"))).strip()
 
 
+def fixed_by_definition(text: str) -> tuple[str, dict[str, int]]:
+    """fix_unicode as the steps its regular expressions define, one after the other."""
+    ansi = invisible = radicals = fullwidth = 0
+    if "\x1b" in text:
+        text, ansi = clean_text._ANSI.subn("", text)
+    invisible = sum(len(match) for match in clean_text._INVISIBLE.findall(text))
+    text = clean_text._INVISIBLE.sub("", text)
+    radicals = len(clean_text._RADICALS.findall(text))
+    text = clean_text._RADICALS.sub(lambda match: unicodedata.normalize("NFKC", match.group()), text)
+    fullwidth = sum(len(match) for match in clean_text._FULLWIDTH_ALNUM.findall(text))
+    text = clean_text._FULLWIDTH_ALNUM.sub(lambda match: match.group().translate(clean_text._TO_HALFWIDTH), text)
+    counts = {"ansi_codes": ansi, "invisible": invisible, "radicals": radicals, "fullwidth": fullwidth}
+    return normalised_by_definition(text), {kind: count for kind, count in counts.items() if count}
+
+
+def symbols_removed_by_definition(text: str) -> tuple[str, int]:
+    """remove_symbols as its regular expressions define it: runs of one punctuation mark
+    collapsed, decorative runs removed, then the lines left with symbols only dropped."""
+    cleaned = clean_text._SYMBOL_RUN.sub("", clean_text._REPEATED_PUNCTUATION.sub(r"\1", text))
+    if cleaned == text and not (clean_text._FIRST_SYMBOL_LINE.match(text) or clean_text._LATER_SYMBOL_LINE.search(text)):
+        return text, 0
+    kept = [
+        new
+        for old, new in zip(text.split("\n"), cleaned.split("\n"), strict=True)
+        if not (old.strip() and clean_text._ONLY_SYMBOLS.fullmatch(new))
+    ]
+    cleaned = normalised_by_definition("\n".join(kept))
+    return cleaned, len(text) - len(cleaned)
+
+
 def ngram_top_bin_by_definition(text: str, n: int) -> tuple[int, int]:
     """(characters that are not white space, the largest bin) of top_ngram_share's bound:
     each n-gram's code points as 21-bit fields of one key, hashed to 4,096 bins by the top
@@ -137,6 +168,32 @@ def test_normalise_whitespace_is_its_definition_on_the_sample(texts: list[str]) 
     assert clean_text.normalise_whitespace("a\u3000b").isascii()
 
 
+def test_fix_unicode_is_its_steps(texts: list[str]) -> None:
+    table = CharTable().table
+    repaired = 0
+    for text in texts:
+        fixed = clean_text.fix_unicode(text, table)
+        assert fixed == fixed_by_definition(text), text[:60]
+        repaired += bool(fixed[1])
+    assert repaired > 1000  # the sample has invisible and full-width characters
+    normal = "正文，没有要修的。"
+    assert clean_text.fix_unicode(normal)[0] is normal
+    assert clean_text.fix_unicode("⼈\u200bＡ１ \x1b[31m红") == (
+        "人A1 红",
+        {"ansi_codes": 1, "invisible": 1, "radicals": 1, "fullwidth": 2},
+    )
+
+
+def test_remove_symbols_is_its_regular_expressions(texts: list[str]) -> None:
+    table = CharTable().table
+    removed = 0
+    for text in texts:
+        result = clean_text.remove_symbols(text, table=table)
+        assert result == symbols_removed_by_definition(text), text[:60]
+        removed += result[1] > 0
+    assert removed > 1000
+
+
 def test_ngram_bound_is_its_definition(texts: list[str]) -> None:
     for text in texts[::25] + EDGES:
         for n in (1, 2, 3):
@@ -176,11 +233,16 @@ def test_the_class_table_holds_what_the_compiled_pass_assumes() -> None:
     ``class_table`` refuses a table where they fail)."""
     assert not [code for code in range(0x3001, 0x110000) if chr(code).isspace()]
     table = clean_text.class_table(((0x4E00, 0x9FFF),), "說")
-    assert len(table) == 0x110000
-    assert table[ord(" ")] == clean_text.CLASS_SPACE and table[ord("\u3000")] & clean_text.CLASS_OTHER_SPACE
-    assert table[ord("說")] == clean_text.CLASS_CHINESE | clean_text.CLASS_TRADITIONAL
-    assert table[ord("★")] & clean_text.CLASS_DECORATIVE and table[ord("！")] & clean_text.CLASS_PUNCTUATION
-    assert not table[ord("a")] and not table[ord("中")] & clean_text.CLASS_TRADITIONAL
+    assert len(table) == 2 * 0x110000
+
+    def classes(char: str) -> int:
+        return int.from_bytes(table[2 * ord(char) : 2 * ord(char) + 2], "little")
+
+    assert classes(" ") == clean_text.CLASS_SPACE and classes("\u3000") & clean_text.CLASS_OTHER_SPACE
+    assert classes("說") == clean_text.CLASS_CHINESE | clean_text.CLASS_TRADITIONAL
+    assert classes("★") & clean_text.CLASS_DECORATIVE and classes("！") & clean_text.CLASS_PUNCTUATION
+    assert classes("\u200b") & clean_text.CLASS_INVISIBLE and classes("⼈") & clean_text.CLASS_RADICAL
+    assert classes("Ａ") & clean_text.CLASS_FULLWIDTH and not classes("a") and not classes("中") & clean_text.CLASS_TRADITIONAL
 
 
 def test_bad_arguments_are_refused_not_read_past() -> None:
@@ -188,6 +250,10 @@ def test_bad_arguments_are_refused_not_read_past() -> None:
         _textscan.scan("text", b"\x00" * 10)
     with pytest.raises(TypeError):
         _textscan.normalise_whitespace(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="different numbers of lines"):
+        _textscan.drop_symbol_lines("a\nb", "a", clean_text.base_table())
+    with pytest.raises(ValueError, match="different numbers of lines"):
+        _textscan.drop_symbol_lines("a", "a\nb", clean_text.base_table())
     with pytest.raises(ValueError, match="n from 1 to 3"):
         _textscan.ngram_bound("text", 4)
 

@@ -198,6 +198,18 @@ def test_scan_finds_what_the_definitions_find(text: str) -> None:
 
 
 @SETTINGS
+@given(text=st.one_of(SYMBOLISH, SPACED, ANY_TEXT, CHINESE_ISH))
+def test_compiled_repairs_are_their_definitions(text: str) -> None:
+    """fix_unicode and remove_symbols (compiled) against the steps their regular
+    expressions define."""
+    from tests.filters.test_textscan import fixed_by_definition, symbols_removed_by_definition
+
+    table = _char_table().table
+    assert clean_text.fix_unicode(text, table) == fixed_by_definition(text)
+    assert clean_text.remove_symbols(text, table=table) == symbols_removed_by_definition(text)
+
+
+@SETTINGS
 @given(text=st.one_of(SYMBOLISH, ANY_TEXT, CHINESE_ISH), n=st.integers(min_value=1, max_value=3))
 def test_ngram_bound_is_its_definition(text: str, n: int) -> None:
     from filters import _textscan
