@@ -41,7 +41,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from corpus.config import CleanConfig, SourceConfig
 from corpus.reasons import Reason
@@ -115,24 +115,6 @@ class CleanPlan:
         )
 
 
-class CharCounts(NamedTuple):
-    chars: int
-    """Characters that are not white space."""
-    chinese: int
-    """CJK unified ideographs (``count_chinese``)."""
-    traditional: int
-    """Ideographs only traditional text uses (``traditional_characters``)."""
-
-    @property
-    def chinese_share(self) -> float:
-        return self.chinese / self.chars if self.chars else 0.0
-
-    @property
-    def traditional_share(self) -> float:
-        """Traditional-only characters over Chinese characters."""
-        return self.traditional / self.chinese if self.traditional else 0.0
-
-
 def traditional_characters(converter: object) -> str:
     """The Chinese characters that only traditional text uses: those OpenCC's t2s changes
     when converting them one by one (3,761 in the basic and extension A blocks, 460 compatibility
@@ -155,14 +137,9 @@ class CharTable:
         """The class table (``clean_text.class_table``) the repairs run with."""
         return self._table
 
-    def facts(self, text: str) -> clean_text.Facts:
-        """Everything the pass finds, the symbol checks' facts included."""
+    def counts(self, text: str) -> clean_text.Facts:
+        """The counts (and the symbol checks' facts) of ``text``."""
         return clean_text.scan(text, self._table)
-
-    def counts(self, text: str, facts: clean_text.Facts | None = None) -> CharCounts:
-        """The counts of ``text``, from its ``facts`` when they are known."""
-        facts = facts or clean_text.scan(text, self._table)
-        return CharCounts(facts.chars, facts.chinese, facts.traditional)
 
 
 class CleanRules:
@@ -195,7 +172,7 @@ class CleanRules:
                 repaired(Reason.UNICODE_REPAIRED, sum(counts.values()), _counts(counts))
         facts: clean_text.Facts | None = None  # of ``text`` as it is, when known
         if config.symbols and "symbols" not in off:
-            facts = self._table.facts(text)
+            facts = self._table.counts(text)
             cleaned, removed = clean_text.remove_symbols(text, facts, self._table.table)
             if cleaned is not text:
                 text, facts = cleaned, None
@@ -204,7 +181,7 @@ class CleanRules:
         meta = dict(doc.meta)
         title = str(meta.get("title") or "")
         converting = self._converter is not None and "convert" not in off
-        char_counts: CharCounts | None = None
+        char_counts: clean_text.Facts | None = None
         counted = ""  # the text ``char_counts`` are of
         if converting:
             text, title, char_counts = self._convert(text, title, repaired, facts)
@@ -242,10 +219,10 @@ class CleanRules:
 
     def _convert(
         self, text: str, title: str, repaired: Any, facts: clean_text.Facts | None = None
-    ) -> tuple[str, str, CharCounts]:
+    ) -> tuple[str, str, clean_text.Facts]:
         """(text, title, the counts of the text returned); ``facts``: of ``text``, if known."""
         assert self._converter is not None
-        counts = self._table.counts(text, facts)
+        counts = facts or self._table.counts(text)
         share = counts.traditional_share
         if share < self._config.min_traditional_share:
             return text, title, counts
@@ -253,7 +230,7 @@ class CleanRules:
         text, counts = self._to_fixpoint(text)
         return text, self._to_fixpoint(title)[0], counts
 
-    def _to_fixpoint(self, text: str) -> tuple[str, CharCounts]:
+    def _to_fixpoint(self, text: str) -> tuple[str, clean_text.Facts]:
         """OpenCC's tables chain for a few characters (t2s: 薴 -> 苧 -> 苎): convert until
         nothing changes (at most 4 passes), so cleaning a cleaned text changes nothing.
         A converted text with no traditional-only character left needs no second pass:

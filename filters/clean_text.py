@@ -194,6 +194,16 @@ class Facts(NamedTuple):
     """A line of symbols, punctuation and spaces only, with at least one symbol or mark
     (what ``_FIRST_SYMBOL_LINE`` and ``_LATER_SYMBOL_LINE`` find)."""
 
+    @property
+    def chinese_share(self) -> float:
+        """Chinese characters over characters that are not white space."""
+        return self.chinese / self.chars if self.chars else 0.0
+
+    @property
+    def traditional_share(self) -> float:
+        """Traditional-only characters over Chinese characters."""
+        return self.traditional / self.chinese if self.traditional else 0.0
+
 
 def class_table(chinese: Iterable[tuple[int, int]] = (), traditional: str = "") -> bytes:
     """16 bits of classes per code point, for the compiled passes. Each class is marked

@@ -137,7 +137,7 @@ def ngram_top_bin_by_definition(text: str, n: int) -> tuple[int, int]:
 
 def test_scan_finds_what_the_definitions_find(texts: list[str]) -> None:
     table = CharTable()  # the stage's table: the symbol classes and the Chinese ranges
-    found = [table.facts(text) for text in texts]
+    found = [table.counts(text) for text in texts]
     different = [
         text[:60] for text, facts in zip(texts, found, strict=True) if facts_as_found(facts) != facts_by_definition(text)
     ]

@@ -194,7 +194,7 @@ def test_scan_finds_what_the_definitions_find(text: str) -> None:
     """The compiled pass's facts against the regular expressions that define them."""
     from tests.filters.test_textscan import facts_as_found, facts_by_definition
 
-    assert facts_as_found(_char_table().facts(text)) == facts_by_definition(text)
+    assert facts_as_found(_char_table().counts(text)) == facts_by_definition(text)
 
 
 @SETTINGS
