@@ -21,11 +21,11 @@ text changes nothing.
 from __future__ import annotations
 
 import array
+import functools
 import re
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
 from typing import NamedTuple
 
 from filters import _textscan
@@ -205,11 +205,13 @@ class Facts(NamedTuple):
         return self.traditional / self.chinese if self.traditional else 0.0
 
 
-def class_table(chinese: Iterable[tuple[int, int]] = (), traditional: str = "") -> bytes:
+@functools.lru_cache(maxsize=4)
+def class_table(chinese: tuple[tuple[int, int], ...] = (), traditional: str = "") -> bytes:
     """16 bits of classes per code point, for the compiled passes. Each class is marked
     where this module's own regular expressions match in a string of every code point, so
     the compiled passes see exactly what they define; ``chinese`` (ranges, inclusive) and
-    ``traditional`` come from the caller. About 0.4 s; built once per worker."""
+    ``traditional`` come from the caller. About 0.3 s, so remembered: each process builds
+    a table once, however many stage instances it sets up (the bytes are read-only)."""
     import numpy as np
 
     table = np.zeros(0x110000, dtype=np.uint16)
@@ -243,15 +245,10 @@ def scan(text: str, table: bytes) -> Facts:
     return Facts(*_textscan.scan(text, table))
 
 
-_BASE_TABLE: list[bytes] = []
-
-
 def base_table() -> bytes:
     """The ``class_table`` without Chinese and traditional characters, built at first use:
     what the repairs need when their caller has no table of its own."""
-    if not _BASE_TABLE:
-        _BASE_TABLE.append(class_table())
-    return _BASE_TABLE[0]
+    return class_table()
 
 
 def remove_symbols(text: str, facts: Facts | None = None, table: bytes | None = None) -> tuple[str, int]:
