@@ -250,6 +250,8 @@ normalise_whitespace(PyObject *self, PyObject *text)
         PyErr_SetString(PyExc_TypeError, "normalise_whitespace: a str is needed");
         return NULL;
     }
+    if (PyUnicode_READY(text) < 0)
+        return NULL;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), n = 0;
@@ -288,7 +290,7 @@ needs_none(int kind, const void *data, Py_ssize_t length, const classes_t *class
    rest written through the white space normaliser: as clean_text.fix_unicode does it
    step by step (the classes are disjoint, and each is a map of single characters). */
 INLINE struct repairs
-repair_kind(int kind, const void *data, Py_ssize_t length, const classes_t *classes, const Py_UCS4 *radicals,
+repair_kind(int kind, const void *data, Py_ssize_t length, const classes_t *classes, const char *radicals,
             Py_UCS4 radical_base, Py_ssize_t radical_count, struct writer *w)
 {
     struct repairs r = {0, 0, 0};
@@ -302,7 +304,7 @@ repair_kind(int kind, const void *data, Py_ssize_t length, const classes_t *clas
         if (bits & C_RADICAL) {
             r.radicals++;
             if (c >= radical_base && c - radical_base < (Py_UCS4)radical_count)
-                c = radicals[c - radical_base];
+                memcpy(&c, radicals + sizeof(Py_UCS4) * (c - radical_base), sizeof(Py_UCS4)); /* any alignment */
         }
         else if (bits & C_FULLWIDTH) {
             r.fullwidth++;

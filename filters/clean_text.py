@@ -59,11 +59,12 @@ _RADICALS = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf]")
 """Kangxi and supplementary radicals: PDF extraction yields ⼈ (U+2F08) for 人; NFKC maps
 the Kangxi ones back to the ideograph."""
 _RADICAL_BASE = 0x2E80
+_UINT32 = next(code for code in "IL" if array.array(code).itemsize == 4)
 _RADICAL_IDEOGRAPHS = array.array(
-    "I", (ord(unicodedata.normalize("NFKC", chr(code))) for code in range(0x2E80, 0x2FE0))
+    _UINT32, (ord(unicodedata.normalize("NFKC", chr(code))) for code in range(0x2E80, 0x2FE0))
 ).tobytes()
-"""Each radical's NFKC form (one character each: ``ord`` would fail otherwise), for the
-compiled repair."""
+"""Each radical's NFKC form (one character each: ``ord`` would fail otherwise), as 32-bit
+code points in the machine's byte order, for the compiled repair."""
 _FULLWIDTH_ALNUM = re.compile("[０-９Ａ-Ｚａ-ｚ]+")
 _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code).isalnum()}
 OTHER_WHITESPACE = re.compile("[" + _char_class(lambda char: char.isspace() and char not in " \n", 0x3001) + "]")
@@ -237,7 +238,7 @@ def class_table(chinese: tuple[tuple[int, int], ...] = (), traditional: str = ""
     repairs = (table & (CLASS_INVISIBLE | CLASS_RADICAL | CLASS_FULLWIDTH)).astype(np.uint32)
     if ((repairs & (repairs - 1)) != 0).any():
         raise AssertionError("the invisible, radical and full-width classes must not overlap (fix_unicode counts on it)")
-    return table.astype("<u2").tobytes()
+    return table.tobytes()  # the machine's byte order, as the compiled passes read it
 
 
 def scan(text: str, table: bytes) -> Facts:

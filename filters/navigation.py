@@ -65,10 +65,12 @@ def _line_finder(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]
         anchored = bool(parsed) and parsed[0] == (_parser.AT, _parser.AT_BEGINNING)
     except Exception:  # noqa: BLE001 - another Python's internals: search as written
         anchored = False
-    if not (anchored and prefix):
+    if not (anchored and prefix) or "x" in prefix.group(1):
+        # Verbose patterns (?x) are searched as written: white space and # comments
+        # there would swallow what the rewrite adds.
         return compiled, None
     flags, rest = prefix.group(1), pattern[prefix.end() :]
-    return re.compile(f"{flags}(?:{rest})", re.MULTILINE), re.compile(f"{flags}\n(?={rest})", re.MULTILINE)
+    return re.compile(f"{flags}(?:{rest})", re.MULTILINE), re.compile(f"{flags}\\n(?={rest})", re.MULTILINE)
 
 
 def _line_finders(patterns: list[str]) -> list[tuple[re.Pattern[str], re.Pattern[str] | None]]:
@@ -95,7 +97,7 @@ def _line_finders(patterns: list[str]) -> list[tuple[re.Pattern[str], re.Pattern
         scoped.append(f"(?{flags}:{pattern[prefix.end() :]})" if flags else f"(?:{pattern[prefix.end() :]})")
     alternation = "|".join(scoped)
     try:
-        combined = (re.compile(f"(?:{alternation})", re.MULTILINE), re.compile(f"\n(?={alternation})", re.MULTILINE))
+        combined = (re.compile(f"(?:{alternation})", re.MULTILINE), re.compile(f"\\n(?={alternation})", re.MULTILINE))
     except re.error:
         return finders + [_line_finder(pattern) for pattern in together]
     return [*finders, combined]

@@ -362,6 +362,24 @@ def test_line_start_patterns_searched_together_find_what_they_find_apart(tmp_pat
     assert [combined.remove(text) for text in pages] == [apart.remove(text) for text in pages]
 
 
+def test_verbose_line_start_patterns_are_searched_as_written(tmp_path: Path) -> None:
+    """(?x) patterns are not rewritten: the line break the rewrite puts before them, and
+    the bracket after them, would be white space or part of a # comment there."""
+    import re
+
+    from filters.navigation import NavigationRules, _line_finder, _line_finders
+    from filters.rulefile import load_rules
+
+    assert _line_finder("(?x)^foo")[1] is None
+    assert len(_line_finders(["(?x)^foo", "^bar", "(?ix) ^ a \\s b  # a comment"])) == 3
+    path = tmp_path / "nav.txt"
+    path.write_text("re:(?x)^foo\nre:^bar\nre:(?ix) ^ a \\s b  # a comment\n", encoding="utf-8")
+    navigation = NavigationRules(load_rules(str(path), allow_patterns=True))
+    text = "The foo fighters played here\nfoo\nbar\nA B\n正文。"
+    assert navigation.remove(text) == ("The foo fighters played here\n正文。", 3)
+    assert [m.start() for m in re.compile("(?x)^foo", re.MULTILINE).finditer(text)] == [29]
+
+
 def test_remembered_line_decisions_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
     """Navigation remembers its decision per line; a warm memory, and one forgotten every
     few lines, remove exactly what a fresh one does, on real zh-CN help pages."""

@@ -6,6 +6,7 @@ on arbitrary Unicode."""
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from functools import cache
 
@@ -184,6 +185,16 @@ def test_fix_unicode_is_its_steps(texts: list[str]) -> None:
     )
 
 
+def test_noncharacters_and_tags_are_removed_wherever_they_stand() -> None:
+    """``_INVISIBLE`` holds the tag block and planes 15 and 16 whole, noncharacters
+    included. Before the compiled pass these were removed only from a text that also held
+    a control, format or private-use character (``_invisible`` gated the pass); now always,
+    and counted."""
+    for char in ("\U0010ffff", "\U000fffff", "\U000e0000", "\U000e0010"):
+        assert clean_text.fix_unicode(f"a{char}b") == ("ab", {"invisible": 1})
+        assert clean_text.fix_unicode(f"a{char}b\u200b") == ("ab", {"invisible": 2})
+
+
 def test_remove_symbols_is_its_regular_expressions(texts: list[str]) -> None:
     table = CharTable().table
     removed = 0
@@ -236,7 +247,7 @@ def test_the_class_table_holds_what_the_compiled_pass_assumes() -> None:
     assert len(table) == 2 * 0x110000
 
     def classes(char: str) -> int:
-        return int.from_bytes(table[2 * ord(char) : 2 * ord(char) + 2], "little")
+        return int.from_bytes(table[2 * ord(char) : 2 * ord(char) + 2], sys.byteorder)
 
     assert classes(" ") == clean_text.CLASS_SPACE and classes("\u3000") & clean_text.CLASS_OTHER_SPACE
     assert classes("說") == clean_text.CLASS_CHINESE | clean_text.CLASS_TRADITIONAL
