@@ -26,7 +26,6 @@ $(VENV)/.installed: setup.cfg setup.py constraints.txt filters/_textscan.c
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "zhcorpus needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0  # the CPU build on this machine's disk
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
@@ -113,9 +112,8 @@ bench: sample $(CACHE)/models/spam.bin $(CACHE)/tokenizer/sample.model
 $(CACHE)/models/spam.bin $(CACHE)/tokenizer/sample.model:
 	$(MAKE) --no-print-directory demo
 
-# Data-Juicer, the peer, apart from zhcorpus's packages. torch first, the CPU build on this
-# machine's disk: Data-Juicer imports it (and scipy) lazily and would otherwise install a
-# CUDA build of several GB while the benchmark runs.
+# Data-Juicer, the peer, apart from zhcorpus's packages. torch first: Data-Juicer imports it
+# (and scipy) lazily and would otherwise install it while the benchmark runs.
 peer: $(PEER)/.installed
 
 $(PEER)/.installed:
