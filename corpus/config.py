@@ -455,6 +455,10 @@ class RunConfig:
     """Without it a run ends with the kept documents; with it, also training shards."""
     seed: StrictInt = 0
     """Every random choice derives from this seed and document ids (stable hashes)."""
+    max_error_share: Ratio = 0.5
+    """A run in which errors (unreadable records, a stage that raised) pass this share of a
+    source's documents fails (exit 1) and is not published: a regression that raises on
+    every document must not pass for a run. 1.0 accepts anything."""
 
     @model_validator(mode="after")
     def _source_names_unique(self) -> RunConfig:

@@ -19,6 +19,7 @@ half-written file under a final name. gzip headers carry no timestamp.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -142,11 +143,18 @@ def file_sha256(path: str) -> str:
 
 
 def write_atomic(path: str, data: bytes | memoryview) -> None:
+    """Write ``path`` whole or not at all: under a temporary name, renamed when complete;
+    the temporary file is removed when writing fails (a full disk must not keep it)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def write_shard(out_dir: str, folder: str, index: int, count: int, docs: Iterable[Document], output_format: str) -> WrittenFile:
@@ -162,12 +170,17 @@ def _write_records(out_dir: str, folder: str, index: int, count: int, records: l
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.tmp-{os.getpid()}"
         digest, size = hashlib.sha256(), 0
-        with open(temporary, "wb") as handle:
-            for _, line in records:
-                handle.write(line)
-                digest.update(line)
-                size += len(line)
-        os.replace(temporary, path)
+        try:
+            with open(temporary, "wb") as handle:
+                for _, line in records:
+                    handle.write(line)
+                    digest.update(line)
+                    size += len(line)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
         return WrittenFile(relative, len(records), size, digest.hexdigest())
     if output_format == "parquet":
         data = _encode_parquet([Document.from_dict(json.loads(line)) for _, line in records])

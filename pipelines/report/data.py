@@ -27,14 +27,21 @@ class RunData:
     timing: dict[str, Any] | None
     config_text: str
     config: dict[str, Any]
+    shown: str = ""
+    """The run folder as the report names it (a run's report is written before the run
+    is moved from its staging folder into place); default: ``path``."""
 
     @property
     def sources(self) -> dict[str, Any]:
         return self.run["sources"]
 
     @property
+    def place(self) -> str:
+        return self.shown or self.path
+
+    @property
     def name(self) -> str:
-        return os.path.basename(os.path.normpath(self.path)) or self.path
+        return os.path.basename(os.path.normpath(self.place)) or self.place
 
 
 def _read_json(path: str, required: bool) -> dict[str, Any] | None:
@@ -52,7 +59,7 @@ def _read_json(path: str, required: bool) -> dict[str, Any] | None:
     return data
 
 
-def load_run(path: str) -> RunData:
+def load_run(path: str, shown: str = "") -> RunData:
     run = _read_json(os.path.join(path, RUN_STATS), required=True)
     assert run is not None
     if not isinstance(run.get("sources"), dict):
@@ -74,4 +81,5 @@ def load_run(path: str) -> RunData:
         timing=_read_json(os.path.join(path, TIMING), required=False),
         config_text=config_text,
         config=config if isinstance(config, dict) else {},
+        shown=shown,
     )

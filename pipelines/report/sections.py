@@ -641,7 +641,7 @@ def versions_table(run: RunData) -> Table | None:
 def run_facts(run: RunData) -> str:
     timing = run.timing or {}
     megabytes = sum(entry["bytes_in"] for entry in run.sources.values()) / 1e6
-    facts = [f"run {os.path.abspath(run.path)}"]
+    facts = [f"run {os.path.abspath(run.place)}"]
     if timing:
         seconds = timing.get("seconds", 0) or 0
         workers = timing.get("workers")

@@ -9,6 +9,7 @@ overwritten by accident.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -144,20 +145,12 @@ def test_finished_run_is_not_overwritten_by_accident(
     assert run_zhcorpus(slice_config, out, "--workers", "1") == 2
     assert "--overwrite" in capsys.readouterr().err
     stale = out / "kept" / "web" / "part-99999-of-99999.jsonl.gz"
-    stale.write_bytes(b"left from an older run")
+    stale.write_bytes(b"not written by the run")
+    assert run_zhcorpus(slice_config, out, "--workers", "1", "--overwrite") == 2
+    assert "kept/ (" in capsys.readouterr().err and stale.exists(), "a file the run did not write is never deleted"
+    stale.unlink()
     assert run_zhcorpus(slice_config, out, "--workers", "1", "--overwrite") == 0
-    assert not stale.exists()
     assert fingerprint(out) == fingerprint(finished_run)
-
-
-def test_partial_run_is_replaced(slice_config: Path, finished_run: Path, tmp_path: Path) -> None:
-    out = tmp_path / "crashed"
-    shutil.copytree(finished_run, out)
-    (out / "stats" / "run.json").unlink()  # what a run killed before its last step leaves
-    (out / "kept" / "news" / "part-00000-of-00009.jsonl.gz.tmp-123").write_bytes(b"half")
-    assert run_zhcorpus(slice_config, out, "--workers", "1") == 0
-    assert fingerprint(out) == fingerprint(finished_run)
-    assert not list(out.rglob("*.tmp-*"))
 
 
 def test_a_stage_without_its_model_is_refused_before_any_work(
@@ -173,7 +166,7 @@ def test_a_stage_without_its_model_is_refused_before_any_work(
 
 
 def test_a_failed_overwrite_leaves_the_old_run_intact(
-    slice_config: Path, finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slice_config: Path, finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import pipelines.graph
 
@@ -184,9 +177,10 @@ def test_a_failed_overwrite_leaves_the_old_run_intact(
         raise RuntimeError("the pipeline fails while building")
 
     monkeypatch.setattr(pipelines.graph, "build_pipeline", broken)
-    with pytest.raises(RuntimeError):
-        run_zhcorpus(slice_config, out, "--workers", "1", "--overwrite")
+    assert run_zhcorpus(slice_config, out, "--workers", "1", "--overwrite") == 1
+    assert "run failed: RuntimeError: the pipeline fails while building" in capsys.readouterr().err
     assert fingerprint(out) == fingerprint(finished_run)
+    assert sorted(os.listdir(tmp_path)) == ["kept-safe"], "nothing left beside it"
 
 
 def test_a_large_plain_file_read_in_parts_gives_the_same_run(
