@@ -12,8 +12,8 @@ problem at once, which hand-written checks rarely manage.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import os
+import sys
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
+from corpus.globbing import glob_files, unique_files
 from corpus.streams import is_remote
 
 STAGE_ORDER: tuple[str, ...] = ("clean", "sensitive", "spam", "quality", "dedup")
@@ -674,11 +675,13 @@ def _match(pattern: str) -> list[str]:
         from apache_beam.io.filesystems import FileSystems
 
         return [meta.path for result in FileSystems.match([pattern]) for meta in result.metadata_list]
-    return [path for path in glob.glob(pattern, recursive=True) if os.path.isfile(path)]
+    return glob_files(pattern)
 
 
 def find_inputs(source: SourceConfig) -> tuple[InputFile, ...]:
-    """The files of a source, sorted, each once, with paths relative to the source's root."""
+    """The files of a source, sorted, each real file once (a file reached twice, through a
+    symbolic link or by two patterns, is read under its first path), with paths relative
+    to the source's root."""
     matched: dict[str, None] = {}
     for pattern in source.paths:
         found = _match(pattern)
@@ -687,7 +690,8 @@ def find_inputs(source: SourceConfig) -> tuple[InputFile, ...]:
         matched.update(dict.fromkeys(found))
     roots = [_glob_root(pattern) for pattern in source.paths]
     root = os.path.commonpath(roots) if len(roots) > 1 else roots[0].rstrip("/")
-    files = sorted(matched)
+    local = sorted(path for path in matched if not is_remote(path))
+    files = sorted([*unique_files(local), *(path for path in matched if is_remote(path))])
     return tuple(InputFile(path=path, rel=os.path.relpath(path, root) if root else path) for path in files)
 
 
