@@ -103,6 +103,46 @@ def looks_chinese(text: str) -> bool:
     return bool(non_ascii) and sum(char in _common_chinese() for char in non_ascii) * 2 >= len(non_ascii)
 
 
+def is_legacy(encoding: str) -> bool:
+    """GB18030 or Big5-HKSCS: the encodings that decode valid UTF-8 into silent mojibake."""
+    return encoding in LEGACY_CANDIDATES
+
+
+def decode_line(raw: bytes, encoding: str) -> tuple[str, str]:
+    """(text, encoding used) of one line of a file decoded with ``encoding``. In a GB18030
+    or Big5 file, a line that is valid UTF-8 and reads as Chinese is UTF-8: files joined
+    from several origins mix them, and GB18030 would decode it without an error into
+    mojibake (我们今天 -> 鎴戜滑浠婂ぉ). By chance a legacy line is valid UTF-8 almost
+    never (each Chinese character would need three bytes of UTF-8's shape), and its UTF-8
+    reading would not be common Chinese. Raises UnicodeDecodeError as ``bytes.decode``."""
+    if is_legacy(encoding) and not raw.isascii():
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if looks_chinese(text):
+                return text, "utf-8"
+    return raw.decode(encoding), encoding
+
+
+def decode_lines(data: bytes, encoding: str) -> tuple[str, int]:
+    """A whole legacy text decoded line by line (``decode_line``), and how many of its
+    lines were UTF-8. Raises UnicodeDecodeError with the offset in ``data``."""
+    parts: list[str] = []
+    switched = 0
+    offset = 0
+    for line in data.splitlines(keepends=True):
+        try:
+            text, used = decode_line(line, encoding)
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError(exc.encoding, data, offset + exc.start, offset + exc.end, exc.reason) from None
+        parts.append(text)
+        switched += used != encoding
+        offset += len(line)
+    return "".join(parts), switched
+
+
 def _score(lines: list[bytes], encoding: str) -> float:
     common = _common_chinese()
     good = bad = 0

@@ -32,7 +32,16 @@ from typing import Any, BinaryIO
 
 from corpus.compose import Composer, RecordError
 from corpus.config import InputFile, ReadConfig, SourceConfig, repeated
-from corpus.encoding import SNIFF_BYTES, is_ascii_compatible, looks_chinese, normalise_encoding, sniff_encoding
+from corpus.encoding import (
+    SNIFF_BYTES,
+    decode_line,
+    decode_lines,
+    is_ascii_compatible,
+    is_legacy,
+    looks_chinese,
+    normalise_encoding,
+    sniff_encoding,
+)
 from corpus.reasons import Reason
 from corpus.record import Document, MetaValue, Verdict, exception_detail, make_meta
 from corpus.streams import TruncatedStream, compression_of, is_remote, open_input, read_sample
@@ -331,13 +340,13 @@ def _text_lines(
                 )
                 continue
             try:
-                text = line if isinstance(line, str) else line.decode(encoding)
+                text, used = (line, encoding) if isinstance(line, str) else decode_line(line, encoding)
             except UnicodeDecodeError as exc:
                 detail = f"invalid {encoding} at byte {exc.start} of the line"
                 yield error_record(source.name, file, lineno, "line", Reason.UNDECODABLE_TEXT, detail, raw)
                 continue
             if text.strip():  # a blank line holds no record
-                yield lineno, raw, text, encoding
+                yield lineno, raw, text, used
 
 
 def _read_jsonl(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
@@ -484,6 +493,34 @@ class _Utf8Stream(io.RawIOBase):
         return size
 
 
+class _LegacyLines(io.RawIOBase):
+    """A GB18030 or Big5 byte stream as UTF-8 bytes, line by line through ``decode_line``
+    (bytes the encoding cannot decode become U+FFFD, so the row is an error record)."""
+
+    def __init__(self, stream: BinaryIO, encoding: str) -> None:
+        self._stream = stream
+        self._encoding = encoding
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            line = self._stream.readline(1 << 20)
+            if not line:
+                return 0
+            try:
+                text = decode_line(line, self._encoding)[0]
+            except UnicodeDecodeError:
+                text = line.decode(self._encoding, "replace")
+            self._pending = text.encode("utf-8")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
 # --- CSV / TSV -------------------------------------------------------------------------
 
 
@@ -501,7 +538,11 @@ def _read_delimited(file: InputFile, source: SourceConfig, read: ReadConfig, cur
             yield error_record(source.name, file, 0, "row", Reason.EMPTY_FILE, "the file has no bytes")
             return
         encoding = sniff_encoding(sample, source.encoding, at_eof)
-        text_stream = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        decoded_as = encoding
+        if is_legacy(encoding):  # its UTF-8 lines as UTF-8 (decode_line), the rest re-encoded
+            stream = io.BufferedReader(_LegacyLines(stream, encoding))
+            decoded_as = "utf-8"
+        text_stream = io.TextIOWrapper(stream, encoding=decoded_as, errors="replace", newline="")
         if source.format == "tsv":
             rows = csv.reader(text_stream, delimiter="\t", quoting=csv.QUOTE_NONE)
         else:
@@ -721,8 +762,12 @@ def _read_text(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
             source.name, file, at, "byte", Reason.UNDECODABLE_TEXT, detail, data[max(0, at - 100) : at + 100], len(data)
         )
         return
+    utf8_lines = 0
     try:
-        text = data.decode(encoding)
+        if is_legacy(encoding):
+            text, utf8_lines = decode_lines(data, encoding)
+        else:
+            text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         detail = f"invalid {encoding} at byte {exc.start}"
         yield error_record(
@@ -739,6 +784,8 @@ def _read_text(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: 
     meta: dict[str, MetaValue] = {"path": file.rel}
     if encoding not in ("utf-8", "utf-8-sig"):
         meta["encoding"] = encoding
+    if utf8_lines:
+        meta["utf8_lines"] = utf8_lines  # lines of the legacy file that were UTF-8 (decode_line)
     yield _document(source.name, file, "byte", 0, file.rel, Composer(source).clean(text), meta)  # one document per file
 
 
