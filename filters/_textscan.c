@@ -14,6 +14,7 @@
  * drop_symbol_lines     the lines that became symbols only
  * drop_repeated_lines   later copies of a line
  * ngram_bound           the bound of clean_text.top_ngram_share
+ * repeated_ngrams       the counts of clean_text.repeated_ngram_share
  *
  * Every loop is written once as an always-inlined function of the string's kind (1, 2 or
  * 4 bytes per code point) and called through FOR_KIND with a constant kind, so reading a
@@ -672,6 +673,83 @@ ngram_bound(PyObject *self, PyObject *args)
     return Py_BuildValue("(nn)", chars, top);
 }
 
+/* --- repeated n-grams ------------------------------------------------------------------ */
+
+/* clean_text.repeated_ngram_share's counts: of the character n-grams of the text without
+   its white space, how many there are and how many repeat an earlier one (all but the
+   first occurrence of each). An n-gram is a rolling polynomial hash modulo 2^64 of its
+   code points (an odd 64-bit base), counted in an open-addressing table of twice as many
+   slots as n-grams. */
+INLINE Py_ssize_t
+compact_kind(int kind, const void *data, Py_ssize_t length, uint32_t *out)
+{
+    Py_ssize_t written = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (!is_space(c))
+            out[written++] = c;
+    }
+    return written;
+}
+
+static PyObject *
+repeated_ngrams(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    int n;
+    if (!PyArg_ParseTuple(args, "Ui", &text, &n))
+        return NULL;
+    if (n < 1 || n > 64) {
+        PyErr_SetString(PyExc_ValueError, "repeated_ngrams: n from 1 to 64");
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    uint32_t *chars = PyMem_Malloc(sizeof(uint32_t) * ((size_t)length + 1));
+    if (chars == NULL)
+        return PyErr_NoMemory();
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t count = 0;
+    FOR_KIND(kind, count = compact_kind(K, data, length, chars));
+    if (count < n) {
+        PyMem_Free(chars);
+        return Py_BuildValue("(nn)", (Py_ssize_t)0, (Py_ssize_t)0);
+    }
+    Py_ssize_t grams = count - n + 1;
+    size_t size = 2;
+    while (size < 2 * (size_t)grams)
+        size *= 2;
+    uint64_t *slots = PyMem_Calloc(size, sizeof(uint64_t));
+    if (slots == NULL) {
+        PyMem_Free(chars);
+        return PyErr_NoMemory();
+    }
+    const uint64_t base = UINT64_C(0x9E3779B97F4A7C15), mask = size - 1;
+    uint64_t top = 1, hash = 0; /* top: base^(n-1), the weight of the character leaving the window */
+    for (int k = 0; k < n; k++) {
+        hash = hash * base + chars[k];
+        if (k)
+            top *= base;
+    }
+    Py_ssize_t repeats = 0;
+    for (Py_ssize_t i = 0;; i++) {
+        uint64_t key = hash ? hash : 1; /* 0 marks an empty slot */
+        size_t slot = (size_t)((key * UINT64_C(0xBF58476D1CE4E5B9)) >> 1) & mask;
+        while (slots[slot] && slots[slot] != key)
+            slot = (slot + 1) & mask;
+        if (slots[slot])
+            repeats++;
+        else
+            slots[slot] = key;
+        if (i + 1 >= grams)
+            break;
+        hash = (hash - chars[i] * top) * base + chars[i + n];
+    }
+    PyMem_Free(slots);
+    PyMem_Free(chars);
+    return Py_BuildValue("(nn)", grams, repeats);
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(text, table) -> (class bits seen, characters not white space, Chinese, traditional-only, "
@@ -692,6 +770,9 @@ static PyMethodDef methods[] = {
     {"drop_repeated_lines", drop_repeated_lines, METH_VARARGS,
      "drop_repeated_lines(text, min_chars) -> (the lines but later copies of one of min_chars or more characters, "
      "joined by line feeds; copies dropped; their characters); the text itself when none is dropped"},
+    {"repeated_ngrams", repeated_ngrams, METH_VARARGS,
+     "repeated_ngrams(text, n) -> (character n-grams of the text without white space, how many of them repeat "
+     "an earlier one)"},
     {"ngram_bound", ngram_bound, METH_VARARGS,
      "ngram_bound(text, n) -> (characters not white space, the largest count of n-grams hashed into one of "
      "4,096 bins)"},

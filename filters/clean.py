@@ -27,8 +27,9 @@ failed rule adds one:
   extensions A to H and the compatibility ideographs), not punctuation, digits or kana;
 - ``advertisement`` (rule 3): more than ``max_ad_hits`` distinct ad keywords;
 - ``repetitive_lines`` / ``repetitive_ngrams`` (Gopher, Rae et al. 2021): the share of
-  characters in repeated lines (measured before they are removed), and of the most
-  frequent character n-gram (for documents of 100 characters or more), above their
+  characters in repeated lines (measured before they are removed), of the most frequent
+  character n-gram, and of the character 10-grams that repeat an earlier one (a unit of
+  any length repeated; the last two for documents of 100 characters or more), above their
   thresholds.
 
 A source skips any of these by name (``rules_off``); ``annotate`` mode records the
@@ -286,6 +287,13 @@ class CleanRules:
                 if top > config.max_top_ngram_share:
                     detail = f"top {config.top_ngram_chars}-gram covers {top:.3f} > {config.max_top_ngram_share}"
                     found.append(_rejection(Reason.REPETITIVE_NGRAMS, top, detail, enforced))
+                    undecided = False  # one repetitive_ngrams verdict, in annotate mode too
+            if undecided and chars >= REPETITION_MIN_CHARS:
+                n = config.repeated_ngram_chars
+                repeated = clean_text.repeated_ngram_share(text, n)
+                if repeated > config.max_repeated_ngram_share:
+                    detail = f"{repeated:.3f} of the {n}-grams repeat an earlier one > {config.max_repeated_ngram_share}"
+                    found.append(_rejection(Reason.REPETITIVE_NGRAMS, repeated, detail, enforced))
         return found
 
 

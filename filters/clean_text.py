@@ -373,6 +373,18 @@ def top_ngram_share(text: str, n: int, above: float | None = None) -> float:
     return min(1.0, int(counts.max()) * n / len(compact))
 
 
+def repeated_ngram_share(text: str, n: int) -> float:
+    """The share of the character n-grams (white space ignored) that repeat an earlier one:
+    1 - distinct / all. A unit of any length repeated k times (one ad line 500 times, or a
+    1 MB line of one 11-character phrase) scores about (k - 1) / k once the unit reaches n,
+    while real text, even templated documentation, stays far below (measured on the sample:
+    README, stages.clean.max_repeated_ngram_share). Counted in one compiled pass
+    (filters/_textscan.c, 64-bit rolling hashes); this is its definition:
+    ``1 - len(set(ngrams)) / len(ngrams)``, which tests compare it with."""
+    grams, repeats = _textscan.repeated_ngrams(text, n)
+    return repeats / grams if grams else 0.0
+
+
 def most_common(items: list[str], limit: int = 3) -> str:
     return ", ".join(f"{item} x{count}" for item, count in Counter(items).most_common(limit))
 
