@@ -42,6 +42,13 @@ STAGE_ORDER: tuple[str, ...] = ("clean", "sensitive", "spam", "quality", "dedup"
 StageName = Literal["clean", "sensitive", "spam", "quality", "dedup"]
 SourceFormat = Literal["jsonl", "json", "csv", "tsv", "lines", "parquet", "text", "warc"]
 Mode = Literal["enforce", "annotate"]
+MIN_SHARD_BYTES = 100_000
+"""Output files of at least 100 kB: a run writes at most its size / 100 kB files per
+folder (``shard_bytes: 1`` once wrote 249,505 files for 70 documents)."""
+MIN_SPLIT_BYTES = 4096
+MAX_EPOCHS = 1000.0
+"""No source is repeated more often in the shards (a typo in epochs or shards.tokens must
+not fill the disk)."""
 Ratio = Annotated[StrictFloat, Field(ge=0.0, le=1.0)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
@@ -134,10 +141,10 @@ class SourceConfig:
     """``auto`` detects UTF-8, UTF-16 (BOM), GB18030/GBK and Big5 per file."""
     stages: tuple[StageName, ...] = ()
     """PanGu's Table 3: which stages this source goes through. Empty: read, account, write."""
-    weight: Annotated[StrictFloat, Field(ge=0.0)] | None = None
+    weight: Annotated[StrictFloat, Field(ge=0.0, allow_inf_nan=False)] | None = None
     """Share of the training mix (PanGu's Table 4), with ``shards.tokens`` as the total;
     0 leaves the source out of the shards."""
-    epochs: Annotated[StrictFloat, Field(ge=0.0)] | None = None
+    epochs: Annotated[StrictFloat, Field(ge=0.0, le=MAX_EPOCHS)] | None = None
     """Instead of a weight: how many times the source's kept tokens go into the shards
     (2.0 repeats every document twice, 0.5 takes half of the tokens)."""
     rules_off: tuple[CleanRule, ...] = ()
@@ -342,11 +349,11 @@ class DedupConfig:
     rejected (what is left is headings and short lines)."""
     paragraph_min_chars: PositiveInt = 20
     """Lines shorter than this (normalised characters) are never treated as duplicates."""
-    band_partitions: PositiveInt = 1024
+    band_partitions: Annotated[StrictInt, Field(ge=1, le=1 << 20)] = 1024
     """Band keys are grouped in this many partitions per band; each partition's buckets are
     formed in one worker's memory (about 100 bytes per entry). Raise it when documents x
     bands / (bands x partitions) passes a few million."""
-    rounds: NonNegativeInt = 4
+    rounds: Annotated[StrictInt, Field(ge=0, le=64)] = 4
     """Rounds of min-label propagation when the candidate graph is too large for one worker;
     what is still unsettled after them is merged by union-find (usually very little)."""
     union_find_max_edges: NonNegativeInt = 1_000_000
@@ -394,7 +401,7 @@ class StagesConfig:
 
 @dataclass(config=_STRICT)
 class ReadConfig:
-    max_doc_bytes: PositiveInt = 10_000_000
+    max_doc_bytes: Annotated[StrictInt, Field(ge=1, le=1 << 31)] = 10_000_000
     """A document larger than this (UTF-8 bytes) becomes an error record, never a crash
     or an out-of-memory worker. PanGu's documents average about 1 KB."""
     html_main_content: StrictBool = False
@@ -405,11 +412,18 @@ class ReadConfig:
     parts of about this size, cut at line ends, so that one large file is read by every
     worker; 0: each file whole. Ids and line numbers are those of the whole file."""
 
+    @field_validator("split_bytes")
+    @classmethod
+    def _split_or_whole(cls, split_bytes: int) -> int:
+        if 0 < split_bytes < MIN_SPLIT_BYTES:
+            raise ValueError(f"split_bytes must be 0 (files whole) or at least {MIN_SPLIT_BYTES}")
+        return split_bytes
+
 
 @dataclass(config=_STRICT)
 class OutputConfig:
     format: Literal["jsonl", "jsonl.gz", "parquet"] = "jsonl.gz"
-    shard_bytes: PositiveInt = 128 * 1024 * 1024
+    shard_bytes: Annotated[StrictInt, Field(ge=MIN_SHARD_BYTES, le=1 << 34)] = 128 * 1024 * 1024
     """Target size of one output file; the shard count of a folder is its total size
     divided by this, rounded up, so it depends on the data only."""
 
@@ -430,7 +444,7 @@ class ShardsConfig:
     ``jieba``: jieba itself; ``jieba-nohmm``: jieba with its HMM off (not PanGu's), fastest."""
     tokens: PositiveInt | None = None
     """Total tokens of the mix, needed when the sources give weights."""
-    seq_length: PositiveInt = 1024
+    seq_length: Annotated[StrictInt, Field(ge=8, le=1 << 20)] = 1024
     """Each sequence holds seq_length + 1 tokens (the shifted target), as PanGu's 1025."""
     shard_tokens: Annotated[StrictInt, Field(ge=1, le=200_000_000)] = 100_000_000
     """Tokens per shard file (whole sequences; the last shard holds the rest). One worker
@@ -537,17 +551,77 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML keeps the last of two equal keys silently; a config must not."""
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+EXTENSION_PREFIX = "x-"
+MAX_CONFIG_BYTES = 10_000_000
+MAX_CONFIG_NODES = 100_000
+"""A config holds a few hundred values; aliases may repeat parts of it, but a document that
+would expand to more than this many values (a "billion laughs" of nested aliases) is
+refused before it is expanded."""
+
+
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:  # keys written twice; merged keys (<<) may be overridden
+        if key_node.tag == _MERGE_TAG:
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"key '{key}' appears twice (line {key_node.start_mark.line + 1})")
+        seen.add(key)
+    loader.flatten_mapping(node)  # YAML merge keys: the merged pairs first, then the node's own
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in mapping:
-            raise ConfigError(f"key '{key}' appears twice (line {key_node.start_mark.line + 1})")
-        mapping[key] = loader.construct_object(value_node, deep=deep)
+        mapping[loader.construct_object(key_node, deep=deep)] = loader.construct_object(value_node, deep=deep)
     return mapping
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document holds with every alias expanded, counted on the node
+    graph without expanding it (an alias is the node it names, shared); ConfigError when
+    an alias refers to a node that contains it, or when the count passes the bound."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError(f"an alias refers to a node that contains it (line {node.start_mark.line + 1})")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        open_nodes.discard(key)
+        if total > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"the config expands to more than {MAX_CONFIG_NODES:,} values through its aliases (line "
+                f"{node.start_mark.line + 1}): refused"
+            )
+        sizes[key] = total
+        return total
+
+    return size(root)
+
+
+def _load_yaml(handle: Any) -> Any:
+    """The YAML document, its aliases checked before anything is expanded."""
+    loader = _UniqueKeyLoader(handle)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+        _expanded_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _lists_to_tuples(value: Any) -> Any:
@@ -595,7 +669,9 @@ def parse_config(data: Any, origin: str = "config") -> RunConfig:
     """Validate a config mapping (as loaded from YAML) into a RunConfig."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{origin}: the top level must be a mapping with a 'sources' list")
-    data = _lists_to_tuples(dict(data))
+    # Top-level keys starting with x- are a place for YAML anchors to merge from (<<: *base),
+    # as in Docker Compose files: not settings, so not validated.
+    data = _lists_to_tuples({key: value for key, value in data.items() if not str(key).startswith(EXTENSION_PREFIX)})
     try:
         return TypeAdapter(RunConfig).validate_python(data)
     except ValidationError as exc:
@@ -622,10 +698,16 @@ def _absolute(pattern: str, base_dir: str) -> str:
 def load_config(path: str) -> RunConfig:
     """Read, validate and resolve a run config; every problem raises ConfigError."""
     try:
+        if os.path.getsize(path) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{os.path.getsize(path):,} bytes: not a config (at most {MAX_CONFIG_BYTES:,})")
         with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+            data = _load_yaml(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a config file") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus.config import SourceConfig
+from corpus.config import MAX_EPOCHS, SourceConfig
 from corpus.ids import stable_hash
 
 BUCKET_BITS = 16
@@ -102,17 +102,21 @@ def plan_mix(
     if by_weight:
         if total_tokens is None:
             raise ValueError("a mix given by weights needs a total number of tokens")
-        asked = {source.name: float(source.weight or 0.0) for source in sources}
+        # Divided by the largest first: weights of 1e308 must not add up to inf.
+        largest = max((float(source.weight or 0.0) for source in sources), default=0.0) or 1.0
+        asked = {source.name: float(source.weight or 0.0) / largest for source in sources}
         total_asked = sum(asked.values())
         empty = [name for name, weight in asked.items() if weight > 0 and available.get(name, (0, 0))[1] == 0]
         for name in empty:
-            warnings.append(f"source {name} has weight {asked[name]:g} but kept no tokens: its share goes to the others")
+            warnings.append(
+                f"source {name} has weight {asked[name] * largest:g} but kept no tokens: its share goes to the others"
+            )
         usable = {name: weight for name, weight in asked.items() if name not in empty}
         usable_sum = sum(usable.values())
         if usable_sum <= 0:
             warnings.append("no source with a weight above 0 kept any tokens: the training mix is empty")
-        elif not math.isclose(total_asked, 1.0, abs_tol=1e-6):
-            warnings.append(f"the sources' weights add up to {total_asked:.6g}, not 1: renormalised")
+        elif not math.isclose(total_asked * largest, 1.0, abs_tol=1e-6):
+            warnings.append(f"the sources' weights add up to {total_asked * largest:.6g}, not 1: renormalised")
         for name, weight in usable.items():
             weights[name] = weight / usable_sum if usable_sum > 0 else 0.0
             tokens = available.get(name, (0, 0))[1]
@@ -133,6 +137,11 @@ def plan_mix(
     for source in sources:
         docs, tokens = available.get(source.name, (0, 0))
         source_epochs = epochs[source.name]
+        if source_epochs > MAX_EPOCHS:
+            raise ValueError(
+                f"source {source.name} would go into the shards {source_epochs:,.0f} times ({tokens:,} tokens kept, "
+                f"shards.tokens {total_tokens:,}): at most {MAX_EPOCHS:g}; lower shards.tokens or its weight"
+            )
         target = source_epochs * tokens
         whole = math.floor(source_epochs)
         fraction_tokens = target - whole * tokens
