@@ -37,6 +37,7 @@ from corpus.config import RunConfig
 from corpus.ids import stable_hash
 from corpus.record import Document
 from corpus.writers import file_sha256
+from filters.fasttext_file import ModelFileError, check_model_file
 from sampling.segment import SEGMENT_METHODS, WORD_SEP, Segmenter
 
 Kind = Literal["spam", "quality"]
@@ -247,6 +248,10 @@ def read_info(model_path: str) -> ModelInfo:
         raise ClassifierError(f"{side}: unknown kind, tokens or segment in {data}")
     if os.path.getsize(model_path) != info.model_bytes or file_sha256(model_path) != info.model_sha256:
         raise ClassifierError(f"{model_path}: not the file {side} describes (truncated, corrupt or replaced)")
+    try:  # MODEL.json may have been rewritten to match a broken file: the file itself must add up
+        check_model_file(model_path)
+    except ModelFileError as exc:
+        raise ClassifierError(f"{model_path}: not a whole fastText model ({exc})") from None
     return info
 
 
