@@ -42,6 +42,8 @@ from corpus.encoding import (
     normalise_encoding,
     sniff_encoding,
 )
+from corpus.html import HTML_LINKS, HTML_ZONES
+from corpus.html import extract as extract_page
 from corpus.reasons import Reason
 from corpus.record import Document, MetaValue, Verdict, exception_detail, make_meta
 from corpus.streams import TruncatedStream, compression_of, is_remote, open_input, read_sample
@@ -127,6 +129,8 @@ def read_file(file: InputFile, source: SourceConfig, read: ReadConfig) -> Iterat
                 yield from counted(_read_text(file, source, read, cursor))
             case "warc":
                 yield from counted(_read_warc(file, source, read, cursor))
+            case "html":
+                yield from counted(_read_html(file, source, read, cursor))
     except TruncatedStream as exc:
         cursor.records += 1
         yield error_record(source.name, file, cursor.position, cursor.unit, Reason.TRUNCATED_FILE, str(exc))
@@ -899,24 +903,29 @@ def decode_web_text(body: bytes, charset: str | None) -> tuple[str, bool]:
     return body.decode(detected, "replace"), False
 
 
-def html_to_text(body: bytes, charset: str | None, main_content: bool) -> tuple[str, str]:
-    """(text, title) of an HTML page: lines and paragraphs kept, scripts and styles gone."""
-    from resiliparse.extract.html2text import extract_plain_text
-    from resiliparse.parse.html import HTMLTree
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 
-    html, _ = decode_web_text(body, charset)
-    tree = HTMLTree.parse(html)
-    text = extract_plain_text(
-        tree,
-        main_content=main_content,
-        preserve_formatting=True,
-        alt_texts=False,
-        links=False,
-        list_bullets=False,
-        form_fields=False,
-        noscript=False,
-    )
-    return text, (tree.title or "").strip()
+
+def meta_charset(body: bytes) -> str | None:
+    """The charset a page declares in a ``<meta>`` tag of its first 4 KB."""
+    match = _META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def html_to_text(body: bytes, charset: str | None, main_content: bool) -> tuple[str, str, dict[str, MetaValue]]:
+    """(text, title, line hints) of an HTML page: one line per block (corpus/html.py), with
+    each line's zone and link share as meta; with ``main_content``, resiliparse's main
+    content only, and no hints."""
+    html, _ = decode_web_text(body, charset or meta_charset(body))
+    if main_content:
+        from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.html import HTMLTree
+
+        tree = HTMLTree.parse(html)
+        text = extract_plain_text(tree, main_content=True, preserve_formatting=True, links=False, alt_texts=False)
+        return text, (tree.title or "").strip(), {}
+    page = extract_page(html)
+    return page.text, page.title, {HTML_ZONES: page.zones, HTML_LINKS: page.links}
 
 
 def _next_record_start(stream: BinaryIO, after: int, gzipped: bool) -> int | None:
@@ -1025,17 +1034,12 @@ def _warc_document(
         body = block
         media, charset = _content_type({"content-type": record.headers.get("Content-Type", "")}, body)
     if media in _HTML_TYPES:
-        try:
-            text, title = html_to_text(body, charset, read.html_main_content)
-        except Exception as exc:  # noqa: BLE001 - any parser failure becomes an error record
-            return error(Reason.HTML_EXTRACTION_FAILED, exception_detail(exc), body)
-        if b"\x00" in body or (body.strip() and not text.strip() and not title):
-            # Binary data labelled HTML (HTML never holds a NUL byte), or a page from which
-            # the parser recovers nothing at all: an error to see, not a garbage document.
-            detail = "binary data labelled HTML" if b"\x00" in body else "no text could be extracted from the HTML"
-            return error(Reason.HTML_EXTRACTION_FAILED, detail, body[:SNIPPET_BYTES], len(body))
-        meta["title"] = title
-        return document(text)
+        page = _html_page(body, charset, read)
+        if isinstance(page, _PageError):
+            return error(page.reason, page.detail, page.raw, page.size)
+        meta["title"] = page.title
+        meta.update(page.hints)
+        return document(page.text)
     if media.startswith("text/"):
         text, strict = decode_web_text(body, charset)
         if not strict:
@@ -1044,11 +1048,67 @@ def _warc_document(
     return error(Reason.UNSUPPORTED_CONTENT, f"content type {media!r} is not text", body[:SNIPPET_BYTES], len(block))
 
 
+@dataclass(frozen=True)
+class _PageText:
+    text: str
+    title: str
+    hints: dict[str, MetaValue]
+
+
+@dataclass(frozen=True)
+class _PageError:
+    reason: Reason
+    detail: str
+    raw: bytes
+    size: int
+
+
+def _html_page(body: bytes, charset: str | None, read: ReadConfig) -> _PageText | _PageError:
+    """The text of a page, or what its error record says."""
+    if b"\x00" in body:  # HTML never holds a NUL byte
+        return _PageError(Reason.HTML_EXTRACTION_FAILED, "binary data labelled HTML", body[:SNIPPET_BYTES], len(body))
+    try:
+        text, title, hints = html_to_text(body, charset, read.html_main_content)
+    except Exception as exc:  # noqa: BLE001 - any parser failure becomes an error record
+        return _PageError(Reason.HTML_EXTRACTION_FAILED, exception_detail(exc), body[:SNIPPET_BYTES], len(body))
+    if body.strip() and not text.strip() and not title:
+        # A page from which the parser recovers nothing at all: an error to see, not a
+        # garbage document.
+        detail = "no text could be extracted from the HTML"
+        return _PageError(Reason.HTML_EXTRACTION_FAILED, detail, body[:SNIPPET_BYTES], len(body))
+    return _PageText(text, title, hints)
+
+
+def _read_html(file: InputFile, source: SourceConfig, read: ReadConfig, cursor: _Cursor) -> Iterator[Document]:
+    """A saved web page: one document per file, decoded by its ``<meta>`` charset (widened
+    to its superset) or the detected encoding, read as the pages of a WARC file are."""
+    cursor.unit = "byte"
+    with open_input(file.path) as stream:
+        body = stream.read(read.max_doc_bytes + 1)
+        if len(body) > read.max_doc_bytes:
+            size = len(body)
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+            detail = f"file of {size} bytes > max_doc_bytes={read.max_doc_bytes}"
+            yield error_record(source.name, file, 0, "byte", Reason.DOCUMENT_TOO_LARGE, detail, body[:SNIPPET_BYTES], size)
+            return
+    if not body.strip():
+        yield error_record(source.name, file, 0, "byte", Reason.EMPTY_FILE, "the file has no bytes")
+        return
+    page = _html_page(body, None, read)
+    if isinstance(page, _PageError):
+        yield error_record(source.name, file, 0, "byte", page.reason, page.detail, page.raw, page.size)
+        return
+    meta: dict[str, MetaValue] = {"path": file.rel, "title": page.title, **page.hints}
+    yield _document(source.name, file, "byte", 0, file.rel, Composer(source).clean(page.text), meta)
+
+
 _FORMATS_BY_NAME = (
     ((".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson"), "jsonl"),
     ((".json",), "json"),
     ((".parquet",), "parquet"),
     ((".warc", ".warc.gz"), "warc"),
+    ((".html", ".htm", ".html.gz"), "html"),
     ((".tsv",), "tsv"),
     ((".csv",), "csv"),
     ((".txt", ".txt.gz", ".md"), "text"),

