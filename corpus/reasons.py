@@ -46,11 +46,17 @@ class Reason(StrEnum):
     # --- errors inside a stage (filters/stage.py) ---
     STAGE_EXCEPTION = "stage_exception"  # a stage raised on this document
 
-    # --- repairs by the clean stage (filters/clean.py): the document stays ---
+    # --- the repair stage (filters/repair.py), on every document ---
+    MOJIBAKE_REPAIRED = "mojibake_repaired"  # UTF-8 read as GBK or Latin-1 undone; U+FFFD and damaged lines dropped
     UNICODE_REPAIRED = "unicode_repaired"  # control/zero-width/private-use out, full-width, spaces
-    SYMBOLS_REMOVED = "symbols_removed"  # PanGu rule 2: decorative runs, repeated punctuation
     CONVERTED_TO_SIMPLIFIED = "converted_to_simplified"  # PanGu rule 4: OpenCC t2s / tw2sp / hk2s
-    NAVIGATION_REMOVED = "navigation_removed"  # PanGu rule 5: navigation and boilerplate lines
+    GARBLED = "garbled"  # rejection: mojibake that does not undo, or replacement characters
+
+    # --- repairs by the clean stage (filters/clean.py): the document stays ---
+    SYMBOLS_REMOVED = "symbols_removed"  # PanGu rule 2: decorative runs, repeated punctuation
+    NAVIGATION_REMOVED = "navigation_removed"  # PanGu rule 5: navigation and boilerplate lines of web pages
+    BOILERPLATE_REMOVED = "boilerplate_removed"  # lines a converter or site added (rule file patterns)
+    ADS_REMOVED = "ads_removed"  # lines with advertisement keywords that are not running text
     PARAGRAPHS_DEDUPLICATED = "paragraphs_deduplicated"  # PanGu rule 2: repeated paragraphs
     PII_EMAIL = "pii_email"  # e-mail addresses masked
     PII_URL = "pii_url"  # URLs masked
@@ -107,10 +113,14 @@ _KIND: dict[Reason, Kind] = {
     Reason.DUPLICATE_ID: Kind.ERROR,
     Reason.READER_EXCEPTION: Kind.ERROR,
     Reason.STAGE_EXCEPTION: Kind.ERROR,
+    Reason.MOJIBAKE_REPAIRED: Kind.REPAIR,
+    Reason.GARBLED: Kind.REJECT,
     Reason.UNICODE_REPAIRED: Kind.REPAIR,
     Reason.SYMBOLS_REMOVED: Kind.REPAIR,
     Reason.CONVERTED_TO_SIMPLIFIED: Kind.REPAIR,
     Reason.NAVIGATION_REMOVED: Kind.REPAIR,
+    Reason.BOILERPLATE_REMOVED: Kind.REPAIR,
+    Reason.ADS_REMOVED: Kind.REPAIR,
     Reason.PARAGRAPHS_DEDUPLICATED: Kind.REPAIR,
     Reason.PII_EMAIL: Kind.REPAIR,
     Reason.PII_URL: Kind.REPAIR,

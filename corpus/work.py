@@ -22,7 +22,7 @@ from typing import Any
 from apache_beam.metrics import Metrics
 
 BYTES_IN, DOCS_IN, BUSY_MICROSECONDS, CLOCK_MS = "bytes_in", "docs_handled", "busy_us", "clock_ms"
-STEPS = ("read", "clean", "sensitive", "spam", "quality", "dedup", "tokenize")
+STEPS = ("read", "repair", "clean", "sensitive", "spam", "quality", "dedup", "tokenize")
 CLOCK_EVERY = 0.05
 """Seconds between two readings of the clock by one worker's step (a reading costs a few
 microseconds; steps count per document or per batch)."""

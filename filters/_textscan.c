@@ -11,7 +11,7 @@
  * normalise_whitespace  clean_text.normalise_whitespace
  * repair_unicode        clean_text.fix_unicode's character repairs and white space
  * remove_symbol_runs    collapse runs of one punctuation mark, remove decorative runs
- * drop_symbol_lines     the lines that became symbols only
+ * drop_symbol_lines     the lines that became symbols only, where they were separators or decorations
  * drop_repeated_lines   later copies of a line
  * ngram_bound           the bound of clean_text.top_ngram_share
  * repeated_ngrams       the counts of clean_text.repeated_ngram_share
@@ -39,6 +39,10 @@
 #define C_INVISIBLE 128u   /* control, format, private-use, surrogate, replacement: removed */
 #define C_RADICAL 256u     /* Kangxi or supplementary radical: to its NFKC form */
 #define C_FULLWIDTH 512u   /* full-width letter or digit: to ASCII */
+#define C_COMMON 1024u     /* one of the commonest Chinese characters (mojibake is made of rarer ones) */
+#define C_ZH_PUNCT 2048u   /* Chinese punctuation: part of Chinese text */
+#define C_KANA 4096u       /* Japanese kana */
+#define C_HANGUL 8192u     /* Korean hangul */
 
 typedef uint16_t classes_t;
 
@@ -86,7 +90,7 @@ is_space(Py_UCS4 c)
 
 struct facts {
     unsigned int seen;
-    Py_ssize_t spaces, chinese, traditional, decorative;
+    Py_ssize_t spaces, chinese, traditional, decorative, common, zh_punctuation, kana, hangul;
     int repeated_punctuation, symbol_line;
 };
 
@@ -108,6 +112,13 @@ scan_kind(int kind, const void *data, Py_ssize_t length, const classes_t *classe
             f->chinese++;
             if (bits & C_TRADITIONAL)
                 f->traditional++;
+            if (bits & C_COMMON)
+                f->common++;
+        }
+        if (bits & (C_ZH_PUNCT | C_KANA | C_HANGUL)) {
+            f->zh_punctuation += (bits & C_ZH_PUNCT) != 0;
+            f->kana += (bits & C_KANA) != 0;
+            f->hangul += (bits & C_HANGUL) != 0;
         }
         if (bits & C_DECORATIVE)
             f->decorative++;
@@ -154,8 +165,9 @@ scan(PyObject *self, PyObject *args)
     struct facts f = {0};
     FOR_KIND(kind, scan_kind(K, data, length, classes, &f));
     PyBuffer_Release(&table);
-    return Py_BuildValue("(InnnnNN)", f.seen, length - f.spaces, f.chinese, f.traditional, f.decorative,
-                         PyBool_FromLong(f.repeated_punctuation), PyBool_FromLong(f.symbol_line));
+    return Py_BuildValue("(InnnnNNnnnn)", f.seen, length - f.spaces, f.chinese, f.traditional, f.decorative,
+                         PyBool_FromLong(f.repeated_punctuation), PyBool_FromLong(f.symbol_line), f.common,
+                         f.zh_punctuation, f.kana, f.hangul);
 }
 
 /* --- white space ----------------------------------------------------------------------- */
@@ -466,13 +478,24 @@ symbol_lines_kind(int kind, int old_kind, const void *old, Py_ssize_t old_length
             *mismatch = 1;
             return 0;
         }
-        int old_blank = 1;
+        /* What the line was: blank; holding a decorative symbol; one mark repeated
+           (a separator such as ----- or =====), counted in ``repeats``. */
+        int old_blank = 1, decorated = 0, one_mark = 1;
+        Py_UCS4 mark = 0;
+        Py_ssize_t repeats = 0;
         for (; o < old_length; o++) {
             Py_UCS4 c = PyUnicode_READ(old_kind, old, o);
             if (c == '\n')
                 break;
-            if (!is_space(c))
-                old_blank = 0;
+            if (is_space(c))
+                continue;
+            old_blank = 0;
+            if (classes[c] & C_DECORATIVE)
+                decorated = 1;
+            if (repeats && c != mark)
+                one_mark = 0;
+            mark = c;
+            repeats++;
         }
         o++;
         Py_ssize_t start = i;
@@ -484,7 +507,8 @@ symbol_lines_kind(int kind, int old_kind, const void *old, Py_ssize_t old_length
             if (c != ' ' && !(classes[c] & (C_DECORATIVE | C_PUNCTUATION)))
                 only_symbols = 0;
         }
-        if (old_blank || !only_symbols) {
+        /* Only separators and decorations go: a line of code punctuation ({, };, *\/) stays. */
+        if (old_blank || !only_symbols || !(decorated || (one_mark && repeats >= 3))) {
             if (!first)
                 PyUnicode_WRITE(kind, out, n++, '\n');
             memcpy((char *)out + n * kind, (const char *)data + start * kind, (size_t)(i - start) * kind);
@@ -753,7 +777,8 @@ repeated_ngrams(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(text, table) -> (class bits seen, characters not white space, Chinese, traditional-only, "
-     "decorative, a run of 4 of one punctuation mark, a line of only symbols)"},
+     "decorative, a run of 4 of one punctuation mark, a line of only symbols, common Chinese, Chinese punctuation, "
+     "kana, hangul)"},
     {"normalise_whitespace", normalise_whitespace, METH_O,
      "Every kind of space to one ASCII space, lines stripped, at most one blank line in a row, "
      "the text stripped; a normal text is returned as is."},

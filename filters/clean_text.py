@@ -32,7 +32,9 @@ from filters import _textscan
 
 # --- Unicode ---------------------------------------------------------------------------
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|\^\[\[[0-9;]*m")
+"""Escape sequences, and colour codes written out in caret notation (^[[32m, as a fortune
+file that was saved from a terminal has them)."""
 
 
 def _char_class(predicate: object, limit: int = 0x30000) -> str:
@@ -104,15 +106,20 @@ def fix_unicode(text: str, table: bytes | None = None) -> tuple[str, dict[str, i
     """(repaired text, counts of what was repaired), counts only for non-zero kinds.
     White space is normalised too but not counted: nearly every extracted page has some,
     and a count that is always there tells a report nothing. Terminal colour codes go
-    first (``_ANSI``, for a text with an ESC); then one compiled pass
+    first (``_ANSI``, until none is left); then one compiled pass
     (``_textscan.repair_unicode``) removes the invisible characters (``_INVISIBLE``),
     maps the radicals to their NFKC ideograph (``_RADICALS``) and full-width letters and
     digits to ASCII (``_FULLWIDTH_ALNUM``), and normalises the white space, as those
     steps one after the other would (tests compare the two). ``table``: a ``class_table``
     (the base one when not given). A text that needs nothing comes back as is."""
     counts: dict[str, int] = {}
-    if "\x1b" in text:
-        text, ansi = _ANSI.subn("", text)
+    if "\x1b" in text or "^[[" in text:
+        ansi = 0
+        while True:  # a code written inside another (\x1b[;\x1b[34;1mm) is whole once that one goes
+            text, found = _ANSI.subn("", text)
+            ansi += found
+            if not found:
+                break
         if ansi:
             counts["ansi_codes"] = ansi
     text, invisible, radicals, fullwidth = _textscan.repair_unicode(
@@ -177,6 +184,19 @@ CLASS_RADICAL = 256
 """``_RADICALS``: to the NFKC ideograph."""
 CLASS_FULLWIDTH = 512
 """``_FULLWIDTH_ALNUM``: to ASCII."""
+CLASS_COMMON = 1024
+"""The caller's ``common`` characters (of ``class_table``): the commonest Chinese ones."""
+CLASS_ZH_PUNCTUATION = 2048
+"""``ZH_PUNCTUATION``: Chinese punctuation, which is Chinese text as much as its characters."""
+CLASS_KANA = 4096
+CLASS_HANGUL = 8192
+
+ZH_PUNCTUATION = re.compile(
+    "[\u3001-\u3003\u3008-\u3011\u3014-\u301f\uff01\uff08\uff09\uff0c\uff0e\uff1a\uff1b\uff1f\u2014\u2026\u201c\u201d\u2018\u2019\u00b7\ufe50-\ufe6b]"
+)
+"""、。〃 〈〉《》「」『』【】 〔〕〖〗〘〙〚〛〜〝〞〟 ！（），．：；？ — … “” ‘’ · and the small forms."""
+KANA = re.compile("[\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fd-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
+HANGUL = re.compile("[\u1100-\u11ff\u3131-\u318e\uac00-\ud7a3]")
 
 
 class Facts(NamedTuple):
@@ -194,6 +214,16 @@ class Facts(NamedTuple):
     symbol_line: bool
     """A line of symbols, punctuation and spaces only, with at least one symbol or mark
     (what ``_FIRST_SYMBOL_LINE`` and ``_LATER_SYMBOL_LINE`` find)."""
+    common: int = 0
+    """Chinese characters among the table's common ones."""
+    zh_punctuation: int = 0
+    kana: int = 0
+    hangul: int = 0
+
+    @property
+    def common_share(self) -> float:
+        """Common characters over Chinese characters (1.0 without Chinese)."""
+        return self.common / self.chinese if self.chinese else 1.0
 
     @property
     def chinese_share(self) -> float:
@@ -207,7 +237,7 @@ class Facts(NamedTuple):
 
 
 @functools.lru_cache(maxsize=4)
-def class_table(chinese: tuple[tuple[int, int], ...] = (), traditional: str = "") -> bytes:
+def class_table(chinese: tuple[tuple[int, int], ...] = (), traditional: str = "", common: str = "") -> bytes:
     """16 bits of classes per code point, for the compiled passes. Each class is marked
     where this module's own regular expressions match in a string of every code point, so
     the compiled passes see exactly what they define; ``chinese`` (ranges, inclusive) and
@@ -225,6 +255,9 @@ def class_table(chinese: tuple[tuple[int, int], ...] = (), traditional: str = ""
         (_INVISIBLE, CLASS_INVISIBLE),
         (_RADICALS, CLASS_RADICAL),
         (_FULLWIDTH_ALNUM, CLASS_FULLWIDTH),
+        (ZH_PUNCTUATION, CLASS_ZH_PUNCTUATION),
+        (KANA, CLASS_KANA),
+        (HANGUL, CLASS_HANGUL),
     ):
         for match in re.compile(f"(?:{pattern.pattern})+").finditer(every):
             table[match.start() : match.end()] |= bit
@@ -232,6 +265,7 @@ def class_table(chinese: tuple[tuple[int, int], ...] = (), traditional: str = ""
     for low, high in chinese:
         table[low : high + 1] |= CLASS_CHINESE
     table[[ord(char) for char in traditional]] |= CLASS_TRADITIONAL
+    table[[ord(char) for char in common]] |= CLASS_COMMON
     decorative = (table & CLASS_DECORATIVE) != 0
     if (table[decorative] & CLASS_UNUSUAL == 0).any() or (table[decorative] & CLASS_PUNCTUATION).any():
         raise AssertionError("a decorative symbol must be unusual and not punctuation (remove_symbols counts on it)")
@@ -252,9 +286,18 @@ def base_table() -> bytes:
     return class_table()
 
 
+def separator_or_decoration(line: str) -> bool:
+    """A line that holds a decorative symbol, or is one mark repeated three times or more
+    (-----, =====, ***): a symbol-only line that is not code (a C struct's ``{`` and
+    ``};``, a comment's ``*/``)."""
+    marks = "".join(line.split())
+    return _DECORATIVE_CHAR.search(line) is not None or (len(marks) >= 3 and len(set(marks)) == 1)
+
+
 def remove_symbols(text: str, facts: Facts | None = None, table: bytes | None = None) -> tuple[str, int]:
-    """(text, characters removed). A line left with nothing but symbols goes entirely,
-    so a removed separator or emoji wall leaves no blank line behind. Compiled passes do
+    """(text, characters removed). A line left with nothing but symbols goes entirely if it
+    was a separator or decoration (``separator_or_decoration``: code stays), so a removed
+    separator or emoji wall leaves no blank line behind. Compiled passes do
     what ``_REPEATED_PUNCTUATION`` (runs collapsed), ``_SYMBOL_RUN`` (runs removed) and
     ``_ONLY_SYMBOLS`` (lines dropped) define (tests compare them). ``facts``: the text's,
     if the caller has scanned it; ``table``: a ``class_table`` (the base one when not
@@ -391,3 +434,95 @@ def most_common(items: list[str], limit: int = 3) -> str:
 
 if sys.maxunicode < 0x10FFFF:  # pragma: no cover - every CPython since 3.3 is wide
     raise RuntimeError("zhcorpus needs a Python with full Unicode code points")
+
+
+# --- the stages' table ----------------------------------------------------------------------
+
+CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+"""Where traditional-only characters are looked for."""
+CHINESE_RANGES = (*CJK_RANGES, (0x20000, 0x2FA1F), (0x30000, 0x323AF))
+"""The ideographs counted as Chinese: CJK unified ideographs (the basic block, extensions A
+to H) and the compatibility ideographs."""
+COMMON_CHARACTERS = 3000
+"""How many of the commonest Chinese characters (by jieba's dictionary) are "common": on
+the sample's news, e-books, man pages and crawled pages a text's Chinese characters are at
+least 68% among them (median 99.6%); UTF-8 read as GBK (鎴戜滑浠婂ぉ) at most 53%."""
+
+
+def traditional_characters(converter: object) -> str:
+    """The Chinese characters that only traditional text uses: those OpenCC's t2s changes
+    when converting them one by one (3,761 in the basic and extension A blocks, 460
+    compatibility ideographs; about 30 ms)."""
+    convert = converter.convert  # type: ignore[attr-defined]
+    return "".join(chr(code) for low, high in CJK_RANGES for code in range(low, high + 1) if convert(chr(code)) != chr(code))
+
+
+@functools.cache
+def common_characters(count: int = COMMON_CHARACTERS) -> str:
+    """The ``count`` commonest Chinese characters by the frequencies of jieba's dictionary,
+    with their traditional forms."""
+    import os
+
+    import jieba
+    import opencc
+
+    frequency: dict[str, int] = {}
+    with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as handle:
+        for line in handle:
+            word, count_text, *_ = line.split()
+            for char in word:
+                frequency[char] = frequency.get(char, 0) + int(count_text)
+    simplified = "".join(sorted(frequency, key=lambda char: (-frequency[char], char))[:count])
+    return "".join(sorted(set(simplified) | set(opencc.OpenCC("s2t").convert(simplified))))
+
+
+@functools.cache
+def stage_table() -> bytes:
+    """The class table the repair and clean stages run with (Chinese ranges, traditional-only
+    and common characters), built once per process."""
+    import opencc
+
+    return class_table(CHINESE_RANGES, traditional_characters(opencc.OpenCC("t2s")), common_characters())
+
+
+# --- what language a text is written in ---------------------------------------------------
+
+_WORD = r"[A-Za-z][a-z]*(?:['\u2019-][A-Za-z]+)*"
+PROSE_RUN = re.compile(
+    # The first letter comes first and the look back after it (the same test as before
+    # it): a pattern that starts with a character class is only tried where one is.
+    rf"[A-Za-z](?<![\w./\\@#$%&*=+<>-][A-Za-z])[a-z]*(?:['\u2019-][A-Za-z]+)*[,;:.!?)]?"
+    rf"(?:\s+\(?{_WORD}[,;:.!?)]?){{2,}}(?![\w/\\@#$%&*=+<>])"
+)
+"""Foreign prose: three or more words in a row, each letters only and lower case after its
+first letter (so not a command, path, option, identifier, CamelCase product name or
+acronym: ``ls -l /usr/share``, ``LibreOffice Calc``, ``HTTP``), separated by white space."""
+FOREIGN_LETTER_WEIGHT = 1 / 3
+"""A letter of foreign prose weighs a third of a Chinese character: a translation runs about
+three English letters to a Chinese character."""
+
+
+def prose_letters(text: str) -> int:
+    """The letters of the foreign-prose runs of ``text`` (``PROSE_RUN``)."""
+    if not _ASCII_LOWER.search(text):  # no prose without lower-case letters
+        return 0
+    # A run's only letters are ASCII ones (``_WORD``): the rest is spaces and punctuation.
+    return len(_NOT_ASCII_LETTER.sub("", "".join(PROSE_RUN.findall(text))))
+
+
+_ASCII_LOWER = re.compile("[a-z]")
+_NOT_ASCII_LETTER = re.compile("[^A-Za-z]+")
+
+
+def language_share(text: str, facts: Facts) -> float:
+    """How much of ``text`` is written in Chinese: Chinese characters and punctuation over
+    those plus foreign prose (letters of ``PROSE_RUN``, weighted ``FOREIGN_LETTER_WEIGHT``),
+    kana (twice: Japanese) and hangul. Commands, paths, URLs, code and numbers count for
+    neither side: Chinese technical writing full of them is Chinese. 0.0 without Chinese.
+    On the gold set, the documents labelled ``not_chinese`` measure below 0.3 but for
+    three of 56, the kept ones above 0.4 but for three of 516."""
+    chinese = facts.chinese + facts.zh_punctuation
+    if not chinese:
+        return 0.0
+    foreign = FOREIGN_LETTER_WEIGHT * prose_letters(text) + 2 * facts.kana + facts.hangul
+    return chinese / (chinese + foreign)

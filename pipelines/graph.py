@@ -40,7 +40,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from corpus import stats, writers
-from corpus.config import STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
+from corpus.config import ALWAYS, STAGE_ORDER, ConfigError, InputFile, ReadConfig, RunConfig, SourceConfig, find_inputs
 from corpus.readers import read_file, split_file
 from corpus.reasons import Reason
 from corpus.record import Batch, Document, Verdict, batch_full, batched
@@ -49,6 +49,7 @@ from corpus.work import WorkCounters
 from filters.classifier import ClassifierError
 from filters.clean import CleanPlan, CleanRules, load_clean_rules
 from filters.dedup import Deduplicate, DedupPlan
+from filters.repair import RepairPlan, Repairs
 from filters.sensitive import SensitiveRules
 from filters.spam import ModelJudge, ModelStagePlan, check_model
 from filters.stage import REMOVED, ProgressMeter, RunStage, StageDoFn
@@ -68,6 +69,7 @@ def stage_judges(config: RunConfig) -> dict[str, tuple[type, Any]]:
     """Stage name -> (judge class, its settings) for the stages that judge one document at
     a time. Grows as stages land; dedup, which compares documents, is its own transform."""
     judges: dict[str, tuple[type, Any]] = {
+        "repair": (Repairs, RepairPlan.for_sources(config.stages.repair, config.sources)),
         "clean": (CleanRules, CleanPlan.for_sources(config.stages.clean, config.sources)),
         "sensitive": (SensitiveRules, config.stages.sensitive),
     }
@@ -113,8 +115,11 @@ def check_stages_available(config: RunConfig, shards: bool = True) -> None:
 
 
 def stage_lists(config: RunConfig) -> dict[str, tuple[str, ...]]:
-    """Each source's stages, in the pipeline's order."""
-    return {source.name: tuple(stage for stage in STAGE_ORDER if stage in source.stages) for source in config.sources}
+    """Each source's stages, in the pipeline's order (the repair stage for every source)."""
+    return {
+        source.name: tuple(stage for stage in STAGE_ORDER if stage in source.stages or stage in ALWAYS)
+        for source in config.sources
+    }
 
 
 class ReadFileDoFn(beam.DoFn):

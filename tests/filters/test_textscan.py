@@ -95,8 +95,9 @@ def normalised_by_definition(text: str) -> str:
 def fixed_by_definition(text: str) -> tuple[str, dict[str, int]]:
     """fix_unicode as the steps its regular expressions define, one after the other."""
     ansi = invisible = radicals = fullwidth = 0
-    if "\x1b" in text:
-        text, ansi = clean_text._ANSI.subn("", text)
+    while found := clean_text._ANSI.subn("", text)[1]:  # a code inside another is whole once that one goes
+        text = clean_text._ANSI.sub("", text)
+        ansi += found
     invisible = sum(len(match) for match in clean_text._INVISIBLE.findall(text))
     text = clean_text._INVISIBLE.sub("", text)
     radicals = len(clean_text._RADICALS.findall(text))
@@ -116,7 +117,7 @@ def symbols_removed_by_definition(text: str) -> tuple[str, int]:
     kept = [
         new
         for old, new in zip(text.split("\n"), cleaned.split("\n"), strict=True)
-        if not (old.strip() and clean_text._ONLY_SYMBOLS.fullmatch(new))
+        if not (old.strip() and clean_text._ONLY_SYMBOLS.fullmatch(new) and clean_text.separator_or_decoration(old))
     ]
     cleaned = normalised_by_definition("\n".join(kept))
     return cleaned, len(text) - len(cleaned)
