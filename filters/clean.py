@@ -1,39 +1,49 @@
-"""The clean stage: repair the text, then reject by PanGu's cleaning rules and more.
+"""The clean stage: junk lines out, then reject by PanGu's cleaning rules and more.
 
 PanGu-α (arXiv 2104.12369, Figure 2) cleaned Common Crawl pages with five rules; each is
 here, with the definitions the paper leaves out, and every threshold in ``stages.clean``
-of the config (corpus/config.py documents each default and where it came from).
+of the config (corpus/config.py documents each default and the gold-set figures it was
+chosen on). The repairs every source gets (Unicode, mojibake, traditional script) come
+first, in the repair stage (filters/repair.py).
 
-Repairs, in this order (the document stays; each change is a repair verdict):
-1. Unicode (``fix_unicode``), 2. special symbols (PanGu rule 2), 3. traditional to
-   simplified with OpenCC (rule 4) when at least ``min_traditional_share`` of the Chinese
-   characters are traditional-only (so simplified text is never touched), 4. PII masking
-   (off by default), 5. navigation and boilerplate lines of web pages (rule 5,
-   filters/navigation.py), 6. repeated paragraphs (rule 2), then the traditional share is
-   measured again (removing English navigation can lift it over the bar). Conversion comes
-   before navigation and advertisement matching so that simplified rule files also match
-   traditional pages; every step is idempotent, so cleaning clean text changes nothing.
+Junk lines leave and the document stays (each step a repair verdict with its count of
+lines or characters), in this order:
+1. navigation of web sources (PanGu rule 5): with the page's structure when the reader
+   gave it (corpus/html.py: menus, footers, link lists, comments; filters/navigation.py
+   ``structural_junk``), else by the rule file's terms and patterns line by line;
+2. boilerplate of any source (filters/boilerplate.py): troff leftovers, translators'
+   credits, e-book site markers;
+3. advertisement lines: an ad keyword in a line that is not running text (PanGu rule 3
+   dropped the whole document for one keyword; a report that mentions 博彩 in a sentence
+   stays);
+4. decorative symbols and separator lines (rule 2), never code, formulas or file names;
+5. PII masking (off by default);
+6. later copies of a paragraph of ``duplicate_paragraph_min_chars`` or more (rule 2):
+   a short line that recurs (默认值为 TRUE。 under two properties) is the text's own.
 
-Rejections, measured after the repairs, in this order; in enforce mode the first failed
-rule is the verdict (the costlier measures after it are skipped), in annotate mode every
-failed rule adds one:
+Rejections, measured on the text those steps leave, in this order; in enforce mode the
+first failed rule is the verdict (the costlier measures after it are skipped), in
+annotate mode every failed rule adds one:
 - ``title_only`` (rule 1): one line of at most ``title_max_chars`` characters that does
   not end with sentence punctuation (。，；… : a one-line review is not a title), or the
   text equals the page title;
-- ``too_short`` (rule 1): fewer than ``min_chars`` characters, where characters are all
-  characters that are not white space;
-- ``too_few_chinese`` (rule 1): Chinese characters over characters below
-  ``min_chinese_ratio``; Chinese characters are CJK unified ideographs (the basic block,
-  extensions A to H and the compatibility ideographs), not punctuation, digits or kana;
-- ``advertisement`` (rule 3): more than ``max_ad_hits`` distinct ad keywords;
+- ``too_short`` (rule 1): fewer than ``min_chars`` characters that are not white space;
+- ``too_few_chinese`` (rule 1): the share of the text written in Chinese below
+  ``min_chinese_ratio``: Chinese characters and punctuation against foreign prose, kana
+  and hangul, where commands, paths, URLs and code count for neither
+  (``clean_text.language_share``), or PanGu's Chinese characters over all characters
+  (``chinese_measure: characters``);
+- ``advertisement`` (rule 3): more than ``max_ad_hits`` distinct ad keywords left in
+  running text;
 - ``repetitive_lines`` / ``repetitive_ngrams`` (Gopher, Rae et al. 2021): the share of
-  characters in repeated lines (measured before they are removed), of the most frequent
-  character n-gram, and of the character 10-grams that repeat an earlier one (a unit of
-  any length repeated; the last two for documents of 100 characters or more), above their
-  thresholds.
+  characters in repeated lines, of the most frequent character n-gram, and of the
+  character 10-grams that repeat an earlier one (a unit of any length repeated; the last
+  two for documents of 100 characters or more), above their thresholds; the verdict's
+  score is the measure.
 
 A source skips any of these by name (``rules_off``); ``annotate`` mode records the
-rejections as verdicts with ``enforced=False`` and keeps every document.
+rejections as verdicts with ``enforced=False`` and keeps every document. Every step is
+idempotent, so cleaning clean text changes nothing.
 """
 
 from __future__ import annotations
@@ -42,14 +52,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from corpus.config import CleanConfig, SourceConfig
+from corpus.html import HTML_LINKS, HTML_ZONES
 from corpus.reasons import Reason
 from corpus.record import Document, Verdict
 from filters import clean_text
+from filters.boilerplate import BoilerplateRules
 from filters.matcher import TermMatcher
-from filters.navigation import NavigationRules
+from filters.navigation import NavigationRules, remove_lines, structural_junk
 from filters.rulefile import Rules, load_rules
 
 STAGE = "clean"
@@ -57,14 +68,14 @@ RULES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules")
 
 _NOT_CJK_IDEOGRAPHS = re.compile("[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\U00030000-\U000323af]+")
 _WHITESPACE = re.compile(r"\s+")
-_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
-"""Where traditional-only characters are looked for."""
-_CHINESE_RANGES = (*_CJK_RANGES, (0x20000, 0x2FA1F), (0x30000, 0x323AF))
+_CJK_RANGES = clean_text.CJK_RANGES
+_CHINESE_RANGES = clean_text.CHINESE_RANGES
 """The ideographs ``count_chinese`` counts (its regular expression spells the same ranges)."""
 _SENTENCE_END = ("。", "！", "？", ".", "!", "?", "…", "”", "」", "，", "；", "、", "~", "～", ",", ";")
+REPEATED_LINE_MIN_CHARS = 10
+"""Lines this long or longer count in the repeated-line share (shorter: labels, cells)."""
 REPETITION_MIN_CHARS = 100
 """The n-gram measure needs some text: in 4 characters one 3-gram always covers 75%."""
-_OPENCC_CONFIGS = {"t2s": "t2s", "tw2sp": "tw2sp", "hk2s": "hk2s"}
 
 
 def count_chars(text: str) -> int:
@@ -89,12 +100,17 @@ def navigation_rules_path(config: CleanConfig) -> str:
     return config.navigation_rules or os.path.join(RULES_DIR, "navigation.txt")
 
 
+def boilerplate_rules_path(config: CleanConfig) -> str:
+    return config.boilerplate_rules or os.path.join(RULES_DIR, "boilerplate.txt")
+
+
 def ad_rules_path(config: CleanConfig) -> str:
     return config.ad_rules or os.path.join(RULES_DIR, "ads.txt")
 
 
 def load_clean_rules(config: CleanConfig) -> tuple[Rules, Rules]:
     """Both rule files, checked; raises ConfigError naming the file and line."""
+    load_rules(boilerplate_rules_path(config), allow_patterns=True)  # checked now, loaded by the judge
     return load_rules(navigation_rules_path(config), allow_patterns=True), load_rules(ad_rules_path(config))
 
 
@@ -116,12 +132,7 @@ class CleanPlan:
         )
 
 
-def traditional_characters(converter: object) -> str:
-    """The Chinese characters that only traditional text uses: those OpenCC's t2s changes
-    when converting them one by one (3,761 in the basic and extension A blocks, 460 compatibility
-    ideographs; about 30 ms)."""
-    convert = converter.convert  # type: ignore[attr-defined]
-    return "".join(chr(code) for low, high in _CJK_RANGES for code in range(low, high + 1) if convert(chr(code)) != chr(code))
+traditional_characters = clean_text.traditional_characters
 
 
 class CharTable:
@@ -147,16 +158,14 @@ class CleanRules:
     """The clean stage's judge: repairs and rejections of one document."""
 
     def __init__(self, plan: CleanPlan) -> None:
-        import opencc
-
         config = plan.config
         self._plan = plan
         self._config = config
         navigation, ads = load_clean_rules(config)
         self._navigation = NavigationRules(navigation, max_chars=config.navigation_max_chars)
+        self._boilerplate = BoilerplateRules(load_rules(boilerplate_rules_path(config), allow_patterns=True))
         self._ads = TermMatcher(ads.terms)
-        self._table = CharTable(traditional_characters(opencc.OpenCC("t2s")))
-        self._converter = opencc.OpenCC(_OPENCC_CONFIGS[config.convert]) if config.convert != "none" else None
+        self._table = clean_text.stage_table()
 
     def judge(self, doc: Document) -> Document:
         config = self._config
@@ -167,91 +176,81 @@ class CleanRules:
         def repaired(reason: Reason, score: float, detail: str) -> None:
             repairs.append(Verdict(STAGE, reason, float(score), detail))
 
-        if config.unicode and "unicode" not in off:
-            text, counts = clean_text.fix_unicode(text, self._table.table)
-            if counts:
-                repaired(Reason.UNICODE_REPAIRED, sum(counts.values()), _counts(counts))
-        facts: clean_text.Facts | None = None  # of ``text`` as it is, when known
+        meta = dict(doc.meta)
+        zones, links = meta.pop(HTML_ZONES, None), meta.pop(HTML_LINKS, None)  # the page's structure: used here, once
+        title = str(meta.get("title") or "")
+        if doc.source in self._plan.web_sources and "navigation" not in off:
+            # First, while the lines are those the page's structure describes.
+            lines = text.split("\n")
+            if isinstance(zones, str) and isinstance(links, str) and len(zones) == len(links) == len(lines):
+                flags = self._navigation.flags(text) or [False] * len(lines)
+                text, removed = remove_lines(text, structural_junk(lines, zones, links, flags))
+            else:
+                text, removed = self._navigation.remove(text)
+            if removed:
+                text = clean_text.normalise_whitespace(text)
+                repaired(Reason.NAVIGATION_REMOVED, removed, f"{removed} lines")
+        if "boilerplate" not in off:
+            flags = self._boilerplate.flags(text)
+            if flags:
+                text, removed = remove_lines(text, flags)
+                text = clean_text.normalise_whitespace(text)
+                repaired(Reason.BOILERPLATE_REMOVED, removed, f"{removed} lines")
+        ads_found: tuple[str, list[str]] | None = None  # (text, its ad terms): not searched twice
+        if "ads" not in off and len(self._ads):
+            hits = self._ads.distinct(text)
+            flags = self._ad_lines(text) if hits else None
+            if flags:
+                text, removed = remove_lines(text, flags)
+                text = clean_text.normalise_whitespace(text)
+                repaired(Reason.ADS_REMOVED, removed, f"{removed} lines")
+            else:
+                ads_found = (text, hits)
+        facts: tuple[str, clean_text.Facts] | None = None  # (text, its counts): not scanned twice
         if config.symbols and "symbols" not in off:
-            facts = self._table.counts(text)
-            cleaned, removed = clean_text.remove_symbols(text, facts, self._table.table)
-            if cleaned is not text:
-                text, facts = cleaned, None
+            scanned = clean_text.scan(text, self._table)
+            cleaned, removed = clean_text.remove_symbols(text, scanned, self._table)
             if removed:
                 repaired(Reason.SYMBOLS_REMOVED, removed, f"{removed} characters")
-        meta = dict(doc.meta)
-        title = str(meta.get("title") or "")
-        converting = self._converter is not None and "convert" not in off
-        char_counts: clean_text.Facts | None = None
-        counted = ""  # the text ``char_counts`` are of
-        if converting:
-            text, title, char_counts = self._convert(text, title, repaired, facts)
-            counted = text
-        # PII first: a masked line must look the same to navigation removal on a second pass.
+            if cleaned is text:
+                facts = (text, scanned)
+            text = cleaned
         if config.pii and "pii" not in off:
             text, counts = clean_text.mask_pii(text)
             for kind, count in counts.items():
                 repaired(_PII_REASONS[kind], count, f"{count} masked")
-        shortened = False  # by removed lines
-        if doc.source in self._plan.web_sources and "navigation" not in off:
-            text, lines = self._navigation.remove(text)
-            if lines:
-                shortened = True
-                text = clean_text.normalise_whitespace(text)
-                repaired(Reason.NAVIGATION_REMOVED, lines, f"{lines} lines")
-        deduplicated, lines, duplicate_share = clean_text.dedup_paragraphs(text, config.duplicate_paragraph_min_chars)
+        deduplicated, lines, _ = clean_text.dedup_paragraphs(text, config.duplicate_paragraph_min_chars)
         if lines and "duplicate_paragraphs" not in off:
-            shortened = True
             text = deduplicated
-            repaired(Reason.PARAGRAPHS_DEDUPLICATED, lines, f"{lines} repeated lines")
-        if shortened and converting and not any(r.reason is Reason.CONVERTED_TO_SIMPLIFIED for r in repairs):
-            # Removed English navigation can lift the traditional share over the bar:
-            # measuring again keeps cleaning idempotent.
-            text, title, char_counts = self._convert(text, title, repaired)
-            counted = text
-
-        if char_counts is None or counted is not text:
-            char_counts = self._table.counts(text)
-        chars, share = char_counts.chars, char_counts.chinese_share
-        rejections = self._rejections(text, title, chars, share, duplicate_share, off)
+            repaired(Reason.PARAGRAPHS_DEDUPLICATED, lines, f"{lines} repeated paragraphs")
+        duplicate_share = clean_text.dedup_paragraphs(text, REPEATED_LINE_MIN_CHARS)[2]  # of the text left
+        char_counts = facts[1] if facts is not None and facts[0] is text else clean_text.scan(text, self._table)
+        chars = char_counts.chars
+        if config.chinese_measure == "language":
+            share = clean_text.language_share(text, char_counts)
+        else:
+            share = char_counts.chinese_share
+        known_ads = ads_found[1] if ads_found is not None and ads_found[0] is text else None
+        rejections = self._rejections(text, title, chars, share, duplicate_share, off, known_ads)
         meta["chars"] = chars
         meta["chinese_share"] = round(share, 6)
         return Document(doc.doc_id, doc.source, text, tuple(sorted(meta.items())), (*doc.verdicts, *repairs, *rejections))
 
-    def _convert(
-        self, text: str, title: str, repaired: Any, facts: clean_text.Facts | None = None
-    ) -> tuple[str, str, clean_text.Facts]:
-        """(text, title, the counts of the text returned); ``facts``: of ``text``, if known."""
-        assert self._converter is not None
-        counts = facts or self._table.counts(text)
-        share = counts.traditional_share
-        if share < self._config.min_traditional_share:
-            return text, title, counts
-        repaired(Reason.CONVERTED_TO_SIMPLIFIED, round(share, 6), f"{self._config.convert}: traditional share {share:.3f}")
-        text, counts = self._to_fixpoint(text)
-        return text, self._to_fixpoint(title)[0], counts
-
-    def _to_fixpoint(self, text: str) -> tuple[str, clean_text.Facts]:
-        """OpenCC's tables chain for a few characters (t2s: 薴 -> 苧 -> 苎): convert until
-        nothing changes (at most 4 passes), so cleaning a cleaned text changes nothing.
-        A converted text with no traditional-only character left needs no second pass:
-        cleaning it again measures a traditional share of 0 and does not convert it.
-        Returns the text and its counts."""
-        assert self._converter is not None
-        counts = None
-        for _ in range(4):
-            converted = self._converter.convert(text)
-            if converted == text:
-                break
-            text, counts = converted, None
-            if self._config.min_traditional_share > 0:
-                counts = self._table.counts(text)
-                if not counts.traditional:
-                    break
-        return text, counts or self._table.counts(text)
+    def _ad_lines(self, text: str) -> list[bool] | None:
+        """The lines that advertise: an ad keyword in a line that is not running text (a
+        sentence that mentions 博彩 in a report stays; 微信号：CSDNnews goes)."""
+        flags = [bool(line.strip()) and not _running_text(line) and bool(self._ads.distinct(line)) for line in text.split("\n")]
+        return flags if any(flags) else None
 
     def _rejections(
-        self, text: str, title: str, chars: int, share: float, duplicate_share: float, off: frozenset[str]
+        self,
+        text: str,
+        title: str,
+        chars: int,
+        share: float,
+        duplicate_share: float,
+        off: frozenset[str],
+        known_ads: list[str] | None = None,
     ) -> list[Verdict]:
         config = self._config
         enforced = config.mode == "enforce"
@@ -272,7 +271,7 @@ class CleanRules:
             found.append(_rejection(Reason.TOO_FEW_CHINESE, share, detail, enforced))
             undecided = not enforced
         if undecided and "ads" not in off and len(self._ads):
-            hits = self._ads.distinct(text)
+            hits = known_ads if known_ads is not None else self._ads.distinct(text)
             if len(hits) > config.max_ad_hits:
                 detail = f"{len(hits)} ad keywords > max_ad_hits={config.max_ad_hits}: {', '.join(hits[:10])}"
                 found.append(_rejection(Reason.ADVERTISEMENT, len(hits), detail, enforced))
@@ -295,6 +294,15 @@ class CleanRules:
                     detail = f"{repeated:.3f} of the {n}-grams repeat an earlier one > {config.max_repeated_ngram_share}"
                     found.append(_rejection(Reason.REPETITIVE_NGRAMS, repeated, detail, enforced))
         return found
+
+
+_RUNNING_TEXT = re.compile(r"[。！？；，]")
+
+
+def _running_text(line: str) -> bool:
+    """A line of sentences: 20 characters or more, with sentence punctuation."""
+    stripped = line.strip()
+    return len(stripped) >= 20 and _RUNNING_TEXT.search(stripped) is not None
 
 
 def _rejection(reason: Reason, score: float, detail: str, enforced: bool) -> Verdict:

@@ -30,10 +30,16 @@ _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(co
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_SPECIAL = re.compile("[\ud800-\udfff０-９Ａ-Ｚａ-ｚ\u0130]")
+"""Any character ``normalise_term`` does more than lower-case: one search for most texts."""
+
+
 def normalise_term(text: str) -> str:
     """Fold full-width letters and digits, then case. Length-preserving, so positions in
     the folded text are positions in the text. Lone surrogates (which the Rust matcher
     cannot take) become U+FFFD."""
+    if not _SPECIAL.search(text):
+        return text.lower()
     if _SURROGATE.search(text):
         text = _SURROGATE.sub("\ufffd", text)
     if _FULLWIDTH_ALNUM.search(text):
@@ -75,8 +81,11 @@ class TermMatcher:
         if self._automaton is None or not text:
             return []
         normalised = normalise_term(text)
+        found = self._automaton.find_matches_as_indexes(normalised, overlapping=True)
+        if not found:
+            return []
         hits = []
-        for index, start, end in self._automaton.find_matches_as_indexes(normalised, overlapping=True):
+        for index, start, end in found:
             if self._latin[index] and (
                 (start > 0 and _word_char(normalised[start - 1])) or (end < len(normalised) and _word_char(normalised[end]))
             ):
@@ -88,12 +97,16 @@ class TermMatcher:
     def longest(self, text: str) -> list[Hit]:
         """Leftmost-longest occurrences that do not overlap: in 领取优惠券 the term
         优惠券 inside 领取优惠券 is not a second hit."""
+        found = self.find(text)
+        if not found:
+            return []
         chosen: list[Hit] = []
-        for hit in sorted(self.find(text), key=lambda hit: (hit.start, -hit.end)):
+        for hit in sorted(found, key=lambda hit: (hit.start, -hit.end)):
             if not chosen or hit.start >= chosen[-1].end:
                 chosen.append(hit)
         return chosen
 
     def distinct(self, text: str) -> list[str]:
         """The distinct terms of the leftmost-longest occurrences, in order of first one."""
-        return list(dict.fromkeys(hit.term for hit in self.longest(text)))
+        longest = self.longest(text)
+        return list(dict.fromkeys(hit.term for hit in longest)) if longest else []

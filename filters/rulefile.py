@@ -6,7 +6,9 @@ cannot be a term, is a ``ConfigError`` naming the file and line (exit code 2), f
 start-up before any work.
 
 A line starting with ``re:`` is a regular expression (Python syntax) where a file allows
-them; the rest of the line is the pattern, checked to compile.
+them; the rest of the line is the pattern, checked to compile. ``tail:`` is a pattern too,
+for files of boilerplate lines: the line it matches starts a document's trailing block
+(credits, a download notice), which goes to the end.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Rules:
     path: str
     terms: tuple[str, ...]
     patterns: tuple[str, ...] = ()
+    tails: tuple[str, ...] = ()
 
 
 def _bad_characters(term: str) -> list[str]:
@@ -34,6 +37,7 @@ class RuleLine:
     number: int
     text: str
     pattern: bool
+    tail: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,17 +69,18 @@ def scan_rules(path: str, allow_patterns: bool = False) -> RuleFileScan:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith("re:"):
-            pattern = line[3:].strip()
+        if line.startswith(("re:", "tail:")):
+            tail = line.startswith("tail:")
+            pattern = line[5 if tail else 3 :].strip()
             if not allow_patterns:
-                problems.append(f"line {number}: patterns (re:) are not allowed in this file")
+                problems.append(f"line {number}: patterns (re:, tail:) are not allowed in this file")
                 continue
             try:
                 re.compile(pattern)
             except re.error as exc:
                 problems.append(f"line {number}: bad pattern {pattern!r}: {exc}")
                 continue
-            lines.append(RuleLine(number, pattern, True))
+            lines.append(RuleLine(number, pattern, True, tail))
             continue
         bad = _bad_characters(line)
         if bad:
@@ -95,5 +100,6 @@ def load_rules(path: str, allow_patterns: bool = False) -> Rules:
     return Rules(
         path=path,
         terms=tuple(line.text for line in scan.lines if not line.pattern),
-        patterns=tuple(line.text for line in scan.lines if line.pattern),
+        patterns=tuple(line.text for line in scan.lines if line.pattern and not line.tail),
+        tails=tuple(line.text for line in scan.lines if line.tail),
     )
