@@ -156,6 +156,88 @@ class TrainSettings:
     seed: int = 1
     threads: int = 1
     quantize: bool = False
+    length_match: bool = True
+    """Train on windows of both classes with the same length distribution
+    (``length_matched``), so that the model cannot learn that short means spam."""
+    window_chars: int = 1000
+    """The longest training window."""
+
+
+MARGIN_OVER_LENGTH = 0.05
+"""A model must beat document length alone by this much AUC on length-matched held-out
+windows, or training refuses it (``beats_length``)."""
+
+
+def _length_bucket(chars: int) -> int:
+    """Quarter-octave buckets of a length: windows in one bucket differ by at most 19%."""
+    if chars < 8:
+        return chars
+    top = chars.bit_length() - 1
+    return top * 4 + ((chars >> (top - 2)) & 3)
+
+
+def length_matched(examples: Sequence[Example], seed: int, window_chars: int = 1000) -> list[Example]:
+    """Both classes cut into windows of at most ``window_chars`` (at line ends), then, per
+    length bucket, as many windows of each class as the rarer class has there (chosen by a
+    seeded hash): the two classes' lengths are then distributed alike, and length tells a
+    model nothing. The demo's first model, trained on whole documents, learnt "short is
+    spam" and rejected every proverb and short poem of the sample (P(spam) 1.0)."""
+    buckets: dict[int, tuple[list[Example], list[Example]]] = {}
+    for example in examples:
+        pieces, _ = _windows(example.text, window_chars)
+        for index, piece in enumerate(pieces or [example.text]):
+            chars = len("".join(piece.split()))
+            if chars:
+                side = buckets.setdefault(_length_bucket(chars), ([], []))[example.negative]
+                side.append(Example(f"{example.doc_id}#{index}", example.negative, piece))
+    matched: list[Example] = []
+    for _, (positives, negatives) in sorted(buckets.items()):
+        count = min(len(positives), len(negatives))
+        for side in (positives, negatives):
+            side.sort(key=lambda e: (stable_hash("length", e.doc_id, seed=seed), e.doc_id))
+            matched.extend(side[:count])
+    return matched
+
+
+def auc(scores: Sequence[float], negative: Sequence[bool]) -> float:
+    """The area under the ROC curve of ``scores`` for telling the negatives (rejected class)
+    apart, ties counted half (the Mann-Whitney statistic)."""
+    import numpy as np
+
+    values = np.asarray(scores, dtype=float)
+    labels = np.asarray(negative, dtype=bool)
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if not positives or not negatives:
+        return 0.5
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values))
+    sorted_values = values[order]
+    start = 0
+    while start < len(values):  # average ranks of ties
+        end = start
+        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
+            end += 1
+        ranks[order[start : end + 1]] = (start + end) / 2 + 1
+        start = end + 1
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def length_baseline(examples: Sequence[Example]) -> dict[str, float]:
+    """How well document length alone tells the classes apart: AUC (in the better of the
+    two directions) and the best F1 of a length threshold."""
+    lengths = [len("".join(example.text.split())) for example in examples]
+    negative = [example.negative for example in examples]
+    area = auc([-length for length in lengths], negative)  # shorter = more negative
+    # The best F1 of "reject the k shortest" (or longest): one pass over the sorted lengths.
+    keyed = sorted(zip(lengths if area < 0.5 else [-length for length in lengths], negative, strict=True), reverse=True)
+    total_negative = sum(negative)
+    best = true_positive = 0.0
+    for rejected, (_, is_negative) in enumerate(keyed, start=1):
+        true_positive += is_negative
+        if true_positive:
+            precision, recall = true_positive / rejected, true_positive / total_negative
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return {"auc": round(max(area, 1 - area), 4), "f1": round(best, 4)}
 
 
 def _write_training_file(
@@ -183,6 +265,8 @@ def train(examples: Sequence[Example], out_path: str, settings: TrainSettings): 
 
     info = ModelInfo(settings.kind, settings.tokens, settings.segment)
     preprocessor = Preprocessor(settings.tokens, settings.segment)
+    if settings.length_match:
+        examples = length_matched(examples, settings.seed, settings.window_chars)
     with tempfile.TemporaryDirectory() as folder:
         data = os.path.join(folder, "train.txt")
         counts = _write_training_file(data, examples, info, preprocessor, settings.seed)
@@ -358,9 +442,27 @@ def _rates(rejected: list[bool], negative: list[bool]) -> dict[str, float]:
 
 def evaluate(scorer: Scorer, held_out: Sequence[Example], threshold: float = 0.5, examples: int = 3) -> dict[str, object]:
     """Precision, recall and F1 of rejecting the negatives, at ``threshold`` and at 0.1 ... 0.9,
-    and a few misclassified documents of each kind."""
+    a few misclassified documents of each kind, and the model's AUC beside that of document
+    length alone, on the held-out documents and on length-matched windows of them (where
+    only what the text says can tell the classes apart)."""
     scores = [scorer.score(example.text) for example in held_out]
     negative = [example.negative for example in held_out]
+    matched = length_matched(held_out, seed=0)
+    matched_scores = [scorer.score(example.text) for example in matched]
+    oriented = 1.0 if scorer.info.kind == "spam" else -1.0  # a high score means the negative class
+    against_length = {
+        "documents": {
+            "model_auc": round(auc([oriented * s for s in scores], negative), 4),
+            "length": length_baseline(held_out),
+        },
+        "length_matched": {
+            "windows": len(matched),
+            "model_auc": round(auc([oriented * s for s in matched_scores], [e.negative for e in matched]), 4),
+            "length": length_baseline(matched),
+        },
+    }
+    margin = against_length["length_matched"]["model_auc"] - against_length["length_matched"]["length"]["auc"]
+    against_length["beats_length"] = bool(matched) and margin >= MARGIN_OVER_LENGTH
     table = {f"{t:.1f}": _rates([scorer.rejects(s, t) for s in scores], negative) for t in THRESHOLDS}
     at = _rates([scorer.rejects(s, threshold) for s in scores], negative)
     wrong_rejects = [(e, s) for e, s in zip(held_out, scores, strict=True) if not e.negative and scorer.rejects(s, threshold)]
@@ -380,6 +482,7 @@ def evaluate(scorer: Scorer, held_out: Sequence[Example], threshold: float = 0.5
         "thresholds": table,
         "positives_rejected": shown(wrong_rejects),
         "negatives_kept": shown(missed),
+        "against_length": against_length,
     }
 
 
@@ -394,6 +497,15 @@ def report_table(report: dict) -> str:
     for threshold, rates in report["thresholds"].items():
         lines.append(
             f"{threshold:>9}  {rates['precision']:9.3f}  {rates['recall']:6.3f}  {rates['f1']:5.3f}  {rates['rejected']:8d}"
+        )
+    versus = report.get("against_length")
+    if versus:
+        documents, matched = versus["documents"], versus["length_matched"]
+        lines.append(
+            f"AUC, model vs document length alone: held-out documents {documents['model_auc']:.3f} vs "
+            f"{documents['length']['auc']:.3f} (length's best F1 {documents['length']['f1']:.3f}); "
+            f"{matched['windows']} length-matched windows {matched['model_auc']:.3f} vs {matched['length']['auc']:.3f}"
+            + ("" if versus["beats_length"] else f": the model does NOT beat length by {MARGIN_OVER_LENGTH}")
         )
     for title, key in (("positives rejected", "positives_rejected"), ("negatives kept", "negatives_kept")):
         for item in report[key]:

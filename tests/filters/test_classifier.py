@@ -343,3 +343,93 @@ def test_training_that_diverges_is_tried_again_at_half_the_rate(
     with pytest.raises(classifier.ClassifierError, match=r"diverged \(NaN\) 3 times"):
         classifier.train(train, str(tmp_path / "never.bin"), classifier.TrainSettings(kind="spam", lr=1000.0))
     assert not (tmp_path / "never.bin").exists()
+
+
+def test_auc_counts_ties_half() -> None:
+    assert classifier.auc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
+    assert classifier.auc([0.1, 0.2, 0.9, 0.8], [True, True, False, False]) == 0.0
+    assert classifier.auc([0.5, 0.5, 0.5, 0.5], [True, False, True, False]) == 0.5
+    assert classifier.auc([0.9, 0.5, 0.5, 0.1], [True, True, False, False]) == pytest.approx(0.875)  # (1 + 0.5 + 1 + 1) / 4
+
+
+def test_length_matched_windows_give_length_nothing_to_go_by(examples: list[classifier.Example]) -> None:
+    """Long positives (news articles) against short negatives (reviews): length alone
+    tells them apart; after matching it cannot, and both classes keep examples."""
+    mixed = [e for e in examples if e.doc_id.startswith(("news/", "reviews/"))]
+    before = classifier.length_baseline(mixed)
+    assert before["auc"] > 0.8
+    matched = classifier.length_matched(mixed, seed=0, window_chars=1000)
+    negatives = sum(e.negative for e in matched)
+    assert negatives == len(matched) - negatives > 30
+    assert classifier.length_baseline(matched)["auc"] < 0.56
+    assert all(len(e.text) <= 1000 or "\n" not in e.text for e in matched)
+    assert classifier.length_matched(mixed, seed=0) == matched  # seeded
+
+
+def test_a_model_that_only_learns_length_is_refused(sample_dir: Path, tmp_path: Path) -> None:
+    """Positives and negatives from the same news articles, the negatives cut short: all a
+    model can learn is length. Training reports the length baseline and refuses the model
+    unless told --allow-weak."""
+    from tests.conftest import read_news
+
+    articles = [doc.text for doc in read_news()[:1200]]
+    lines = [line for text in articles[600:] for line in text.split("\n") if 10 <= len(line) <= 60]
+    (tmp_path / "pos.jsonl").write_text(
+        "".join(json.dumps({"text": text}, ensure_ascii=False) + "\n" for text in articles[:600]), encoding="utf-8"
+    )
+    (tmp_path / "neg.jsonl").write_text(
+        "".join(json.dumps({"text": line}, ensure_ascii=False) + "\n" for line in lines[:1500]), encoding="utf-8"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "pipelines.cli", "classifier", "train", "--positive", str(tmp_path / "pos.jsonl")]
+    command += ["--negative", str(tmp_path / "neg.jsonl"), "--out", str(tmp_path / "m.bin")]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert result.returncode == 1 and "does not beat document length alone" in result.stderr
+    assert not (tmp_path / "m.bin").exists()
+    report = json.loads((tmp_path / "m.bin.eval.json").read_text(encoding="utf-8"))
+    versus = report["against_length"]
+    assert versus["documents"]["length"]["auc"] > 0.95 and not versus["beats_length"]
+    assert "does NOT beat length" in (tmp_path / "m.bin.eval.txt").read_text(encoding="utf-8")
+    result = subprocess.run([*command, "--allow-weak"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and (tmp_path / "m.bin").exists()
+
+
+def test_the_demo_recipe_gives_a_model_that_keeps_proverbs(sample_dir: Path, tmp_path: Path) -> None:
+    """`make demo`'s recipe (rule stages, weak labels, training) on the fortunes, the
+    Debian reference and the reviews. The demo's first model rejected every proverb it
+    scored (人算不如天算。 at P(spam) 1.0)."""
+    from corpus.writers import read_written
+
+    body = {
+        "sources": [
+            {"name": "ebooks", "paths": [str(sample_dir / "ebooks" / "fortunes-zh.jsonl.gz")], "format": "jsonl"},
+            {"name": "public", "paths": [str(sample_dir / "public" / "*.parquet")], "format": "parquet"},
+            {"name": "reviews", "paths": [str(sample_dir / "reviews" / "*.tsv")], "format": "tsv", "text_template": "{text}"},
+        ],
+    }
+    body["sources"][0].update(stages=["sensitive"], quality_label="high")
+    body["sources"][1].update(stages=["clean", "dedup"], quality_label="high")
+    body["sources"][2].update(stages=["dedup"], quality_label="low", where=[{"field": "text", "present": True}])
+    config = tmp_path / "c.yaml"
+    config.write_text(json.dumps(body), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cli = [sys.executable, "-m", "pipelines.cli"]
+    labels = tmp_path / "labels"
+    steps = [
+        ["run", str(config), "--out", str(tmp_path / "run"), "--no-report", "--progress-seconds", "-1"],
+        ["classifier", "label", "--config", str(config), "--run", str(tmp_path / "run"), "--out", str(labels)],
+        ["classifier", "train", "--positive", str(labels / "positive.jsonl"), "--negative", str(labels / "negative.jsonl")],
+    ]
+    steps[-1] += ["--out", str(tmp_path / "spam.bin")]
+    for step in steps:
+        result = subprocess.run([*cli, *step], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "spam.bin.eval.json").read_text(encoding="utf-8"))
+    assert report["against_length"]["beats_length"] and report["f1"] > 0.9
+    scorer = classifier.Scorer(str(tmp_path / "spam.bin"))
+    short = [doc.text for doc in read_written(str(tmp_path / "run"), "kept/ebooks") if len("".join(doc.text.split())) < 40]
+    assert len(short) > 2000
+    rejected = [text for text in short if scorer.score(text) >= 0.9]  # the demo's threshold
+    assert len(rejected) <= 0.005 * len(short), rejected[:10]
+    for proverb in ("人算不如天算。", "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"):
+        assert scorer.score(proverb) < 0.5
