@@ -63,6 +63,7 @@ class ShardPlan:
     shard_tokens: int
     formats: tuple[str, ...]
     seed: int
+    max_epochs: float = 4.0
 
     @classmethod
     def for_run(cls, config: RunConfig) -> ShardPlan:
@@ -78,6 +79,7 @@ class ShardPlan:
             shard_tokens=shards.shard_tokens,
             formats=shards.formats,
             seed=config.seed,
+            max_epochs=shards.max_epochs,
         )
 
     @property
@@ -110,7 +112,7 @@ class Layout:
 
 
 def make_layout(_: Any, plan: ShardPlan, available: dict, histograms: dict) -> Layout:
-    targets, warnings = plan_mix(plan.sources, available, histograms, plan.tokens)
+    targets, warnings = plan_mix(plan.sources, available, histograms, plan.tokens, plan.max_epochs)
     tokens = sum(target.tokens_taken for target in targets.values())
     sequences = math.ceil(tokens / plan.sequence_tokens)
     processor = load_model(plan.tokenizer)

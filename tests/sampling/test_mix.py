@@ -125,3 +125,20 @@ def test_mix_settings_that_cannot_work_are_config_errors() -> None:
     for sources, shards, message in cases:
         with pytest.raises(ConfigError, match=message):
             config(sources, **shards)
+
+
+def test_a_source_repeated_over_max_epochs_is_warned_about() -> None:
+    """The sample's web pages went into the shards 9.4 times with no warning; PanGu's most
+    repeated source went in 3.65 times."""
+    sources = [src("small", weight=0.6), src("big", weight=0.4)]
+    data = {name: synthetic(docs, seed, name) for name, docs, seed in [("small", 200, 1), ("big", 20_000, 2)]}
+    available = {name: entry[0] for name, entry in data.items()}
+    histograms = {name: entry[1] for name, entry in data.items()}
+    total = 10 * available["small"][1]
+    targets, warnings = plan_mix(sources, available, histograms, total)
+    assert targets["small"].epochs_target == pytest.approx(6.0)
+    (warning,) = warnings
+    assert warning.startswith("source small goes into the shards 6.00 times, over shards.max_epochs 4:")
+    assert "200 documents" in warning
+    _, relaxed = plan_mix(sources, available, histograms, total, max_epochs=6.5)
+    assert relaxed == []

@@ -170,13 +170,17 @@ def test_parquet_loads_with_hugging_face_datasets_and_equals_megatron(
 def test_epochs_mix_and_an_empty_source(documents: list[Document], model_path: str, tmp_path: Path) -> None:
     kept = [doc for doc in documents if doc.source in ("news", "ebooks")]
     run = make_run(tmp_path, kept)
-    config = config_for(model_path, {"news": {"epochs": 2.0}, "ebooks": {"epochs": 0.5}, "web": {"epochs": 1.0}})
+    mix = {"news": {"epochs": 5.0}, "ebooks": {"epochs": 0.5}, "web": {"epochs": 1.0}}
+    config = config_for(model_path, mix, max_epochs=4.5)
     report = build(config, run, tmp_path / "out")
     news, ebooks, web = (report["sources"][name] for name in ("news", "ebooks", "web"))
-    assert news["tokens_realised"] == 2 * news["tokens_available"]
+    assert news["tokens_realised"] == 5 * news["tokens_available"]
     assert abs(ebooks["tokens_realised"] - ebooks["tokens_available"] / 2) <= ebooks["tokens_available"] * 0.05
     assert web == {**web, "docs": 0, "tokens_available": 0, "tokens_realised": 0}
-    assert report["warnings"] == ["source web kept no tokens: it is not in the shards"]
+    empty, repeated = report["warnings"]
+    assert repeated.startswith("source news goes into the shards 5.00 times, over shards.max_epochs 4.5:")
+    assert empty == "source web kept no tokens: it is not in the shards"
+    assert f"warning: {repeated}" in shards_summary(str(tmp_path / "out" / SHARD_STATS))  # the run's summary
 
 
 def test_summary_and_inspect_read_the_shards(weighted: tuple, tokenizer: tk.Tokenizer) -> None:
