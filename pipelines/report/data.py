@@ -30,6 +30,8 @@ class RunData:
     shown: str = ""
     """The run folder as the report names it (a run's report is written before the run
     is moved from its staging folder into place); default: ``path``."""
+    gold: dict[str, Any] | None = None
+    """The run measured against a gold set (pipelines/evaluate/gold.py), when one is given."""
 
     @property
     def sources(self) -> dict[str, Any]:

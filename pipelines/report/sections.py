@@ -671,7 +671,86 @@ def section_run(run: RunData, other: RunData | None) -> Section:
     return Section("run", "The run", _blocks(*blocks), intro=intro)
 
 
-SECTIONS = (section_overview, section_rejections, section_repairs, section_distributions, section_dedup, section_mix, section_run)
+# --- the gold set ------------------------------------------------------------------------
+
+
+def gold_table(run: RunData) -> Table | None:
+    if run.gold is None:
+        return None
+    from pipelines.evaluate.gold import SPLITS, bars
+
+    rows = []
+    for split in ("all", *SPLITS):
+        part = run.gold[split]
+        if not part["documents"]:
+            continue
+        lines = part["lines"]
+        failed = bars(part)
+        rows.append(
+            (
+                split,
+                part["documents"],
+                part["good_kept"]["share"],
+                lines["content_kept_share"],
+                lines["junk_removed_share"],
+                "all met" if not failed else "; ".join(failed).replace(" < ", " below "),
+            )
+        )
+    columns = (
+        Column("split", "text"),
+        Column("documents"),
+        Column("good kept", "pct"),
+        Column("content lines kept", "pct"),
+        Column("junk lines removed", "pct"),
+        Column("bars", "text"),
+    )
+    note = (
+        f"{run.gold['evaluated']} of {run.gold['labels']} labelled documents evaluated; rules are tuned on 'tune' and "
+        "checked on 'check'. Bars: good kept 0.95, content lines kept 0.98, junk lines removed 0.85, and for a reason "
+        "with 20 or more examples precision 0.95 and recall 0.90"
+    )
+    return Table("gold", "Gold set: documents and lines, per split", columns, tuple(rows), note=note)
+
+
+def gold_precision_table(run: RunData) -> Table | None:
+    if run.gold is None or not run.gold["all"]["precision"]:
+        return None
+    rows = tuple(
+        (removal, entry["judged"], entry["right"], entry["precision"])
+        for removal, entry in sorted(run.gold["all"]["precision"].items())
+    )
+    columns = (Column("removed by", "text"), Column("judged"), Column("right"), Column("precision", "pct"))
+    note = "documents a rule removed that the gold set judges, and how many of them a reader would drop too"
+    return Table("gold-precision", "Gold set: precision per reason", columns, rows, note=note)
+
+
+def gold_recall_table(run: RunData) -> Table | None:
+    if run.gold is None or not run.gold["all"]["recall"]:
+        return None
+    rows = tuple(
+        (reason, entry["labelled"], entry["removed"], entry["recall"])
+        for reason, entry in sorted(run.gold["all"]["recall"].items())
+    )
+    columns = (Column("labelled drop", "text"), Column("labelled"), Column("removed"), Column("recall", "pct"))
+    note = "documents a reader would drop, by the reader's reason, and how many of them the run removed (by any rule)"
+    return Table("gold-recall", "Gold set: recall per labelled reason", columns, rows, note=note)
+
+
+def section_gold(run: RunData, other: RunData | None) -> Section | None:
+    blocks = _blocks(_both(gold_table, run, other), _both(gold_precision_table, run, other), _both(gold_recall_table, run, other))
+    return Section("gold", "Against the gold set", blocks) if blocks else None
+
+
+SECTIONS = (
+    section_overview,
+    section_gold,
+    section_rejections,
+    section_repairs,
+    section_distributions,
+    section_dedup,
+    section_mix,
+    section_run,
+)
 
 
 def build_sections(run: RunData, other: RunData | None = None) -> list[Section]:

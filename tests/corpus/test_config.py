@@ -46,7 +46,8 @@ def test_sample_config_loads_with_every_source(sample_dir: Path) -> None:
     web = config.source("web")
     assert web.paths[0] == str(sample_dir / "web" / "*.warc.gz")  # relative to the config's folder
     assert len(find_inputs(web)) >= 9
-    assert config.stages.clean.min_chars == 150 and config.stages.clean.min_chinese_ratio == 0.6
+    assert config.stages.clean.min_chars == 60 and config.stages.clean.min_chinese_ratio == 0.4
+    assert config.stages.repair.convert == "tw2sp"
 
 
 def test_pangu_config_is_table_3() -> None:
@@ -54,11 +55,11 @@ def test_pangu_config_is_table_3() -> None:
     config = parse_config(data)
     matrix = {source.name: source.stages for source in config.sources}
     assert matrix == {
-        "public": ("dedup",),
-        "encyclopedia": ("dedup",),
-        "ebooks": ("sensitive", "spam"),
+        "public": ("repair", "dedup"),
+        "encyclopedia": ("repair", "dedup"),
+        "ebooks": ("repair", "sensitive", "spam"),
         "common_crawl": STAGE_ORDER,
-        "news": ("dedup",),
+        "news": ("repair", "dedup"),
     }
     assert sum(source.weight or 0 for source in config.sources) == pytest.approx(1.0, abs=0.001)
 
@@ -79,7 +80,7 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
     path.write_text(GOOD, encoding="utf-8")
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "min_chars: 150" in out and "# news: 1 files, stages: clean" in out
+    assert "min_chars: 60" in out and "# news: 1 files, stages: repair, clean" in out
 
 
 @pytest.mark.parametrize(
@@ -142,7 +143,7 @@ def test_valid_config_validates(config_dir: Path, capsys: pytest.CaptureFixture[
         (GOOD + "stages:\n  clean:\n    ad_rules: missing.txt\n", "missing.txt: cannot be read"),
         (GOOD + "stages:\n  clean:\n    ad_rules: gbk.txt\n", "gbk.txt: not UTF-8 (line 1)"),
         (GOOD + "stages:\n  clean:\n    navigation_rules: badre.txt\n", "badre.txt, line 1: bad pattern"),
-        (GOOD + "stages:\n  clean:\n    ad_rules: badre.txt\n", "patterns (re:) are not allowed"),
+        (GOOD + "stages:\n  clean:\n    ad_rules: badre.txt\n", "patterns (re:, tail:) are not allowed"),
         (GOOD + "stages:\n  clean:\n    ad_rules: control.txt\n", "control.txt, line 1: invalid characters U+200B"),
     ],
 )

@@ -47,7 +47,7 @@ sources:
     where: [{field: label, equals: pos}]
     stages: [dedup]
 stages:
-  clean:
+  repair:
     convert: tw2sp
   dedup:
     priority: [encyclopedia]

@@ -34,7 +34,7 @@ sources:
     format: jsonl
     stages: [clean]
 stages:
-  clean:
+  repair:
     convert: tw2sp
 """
 
@@ -99,7 +99,7 @@ def test_the_run_without_its_rules_scores_worse_on_the_dev_set(root: Path, runs:
     assert 600_000 - 4 < first["sample_bytes"] <= 600_000 and 600_000 - 4 < second["sample_bytes"] <= 600_000  # one character
     assert first["perplexity"] < second["perplexity"]
     assert evaluation["dev_tokens_compared"] <= min(first["dev_tokens"] - first["oov"], second["dev_tokens"] - second["oov"])
-    assert 'sources[web].stages: ["clean", "dedup"] -> ["dedup"]' in second["config_changes_from_first"]
+    assert 'sources[web].stages: ["repair", "clean", "dedup"] -> ["repair", "dedup"]' in second["config_changes_from_first"]
     again = tmp_path / "again.json"
     assert main([*args[:-1], str(again)]) == 0  # identical runs, identical scores
     assert again.read_bytes() == out.read_bytes()

@@ -47,9 +47,10 @@ sources:
     stages: [spam, dedup]
     weight: 0.1
 stages:
+  repair:
+    convert: tw2sp
   clean:
     min_chars: MIN_CHARS
-    convert: tw2sp
   spam:
     model: spam.bin
     threshold: 0.5

@@ -83,8 +83,8 @@ sources:
         )
     )
     assert [(s.name, s.format, s.stages) for s in config.sources] == [
-        ("a", "jsonl", ("clean", "dedup")),
-        ("b", "jsonl", ("dedup",)),
+        ("a", "jsonl", ("repair", "clean", "dedup")),
+        ("b", "jsonl", ("repair", "dedup")),
     ]
 
 
