@@ -18,7 +18,7 @@ KENLM := $(CACHE)/kenlm
 PEER := $(CACHE)/peer-venv
 KENLM_DEBS := cmake g++ libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev
 
-.PHONY: setup sample kenlm demo evaluate test lint bench bench-runners bench-stages peer clean
+.PHONY: setup sample gold kenlm demo evaluate evaluate-gold test lint bench bench-runners bench-stages peer clean
 
 setup: $(VENV)/.installed
 
@@ -47,6 +47,31 @@ $(SAMPLE)/MANIFEST.json: $(VENV)/.installed $(DEBROOT)/.unpacked $(PYPI)/.downlo
 
 sample: $(SAMPLE)/MANIFEST.json
 
+# The gold set's own sources (pipelines/evaluate/gold_corpus.py): saved web pages from two
+# PyPI source distributions and two Go modules, Debian's HTML manuals, a novel.
+GOLD := data/gold
+GOLD_DEBROOT := $(CACHE)/gold-debroot
+GOLD_PYPI := $(CACHE)/gold-pypi
+GOLD_GO := $(CACHE)/gomod
+GOLD_DEBIAN_PACKAGES := installation-guide-amd64 debian-handbook debian-faq-zh-cn maint-guide-zh-cn maint-guide-zh-tw
+
+$(GOLD_DEBROOT)/.unpacked:
+	mkdir -p $(CACHE)/gold-debs $(GOLD_DEBROOT)
+	cd $(CACHE)/gold-debs && (apt-get download $(GOLD_DEBIAN_PACKAGES) || (apt-get update -qq && apt-get download $(GOLD_DEBIAN_PACKAGES)))
+	for deb in $(CACHE)/gold-debs/*.deb; do dpkg-deb -x "$$deb" $(GOLD_DEBROOT); done
+	touch $@
+
+# PyPI's files and the Go modules' zips (from Go's module proxy, no Go toolchain needed),
+# each checked against its SHA-256.
+$(GOLD_PYPI)/.downloaded: $(VENV)/.installed
+	$(BIN)/python -m pipelines.evaluate.gold_corpus $(GOLD_PYPI) $(GOLD_GO)
+	touch $@
+
+$(GOLD)/MANIFEST.json: $(VENV)/.installed $(GOLD_DEBROOT)/.unpacked $(GOLD_PYPI)/.downloaded pipelines/evaluate/gold_corpus.py
+	$(BIN)/zhcorpus gold corpus $(GOLD) --debian-root $(GOLD_DEBROOT) --pypi-dir $(GOLD_PYPI) --go-dir $(GOLD_GO)
+
+gold: sample $(GOLD)/MANIFEST.json
+
 # KenLM's estimator (lmplz) and packer (build_binary), which `zhcorpus evaluate` trains its
 # language models with, built from the source in the kenlm package on PyPI (the same
 # release as the Python module that scores) with Debian's boost, and put next to the
@@ -67,12 +92,13 @@ $(BIN)/lmplz: $(VENV)/.installed
 # A first run with the rule stages only gives the weak labels of a spam model; the run
 # again with it; a tokenizer trained on what it kept; the shards of PanGu's mix.
 # The sample's web pages all come from one site, so its pages rejected as too short or
-# after navigation removal would teach the model that the site is spam: the demo's
-# negatives are the informal reviews and the junk-like rejections only.
+# after navigation removal would teach the model that the site is spam, and a bare heading
+# is not spam either: the demo's negatives are the informal reviews and the junk-like
+# rejections only.
 demo: sample
 	$(BIN)/zhcorpus run configs/sample.yaml --out runs/rules --overwrite --no-shards --skip-stage spam
 	$(BIN)/zhcorpus classifier label --config configs/sample.yaml --run runs/rules --out $(CACHE)/labels \
-	    --reasons advertisement sensitive_words repetitive_lines repetitive_ngrams title_only
+	    --reasons advertisement sensitive_words repetitive_lines repetitive_ngrams
 	$(BIN)/zhcorpus classifier train --positive $(CACHE)/labels/positive.jsonl --negative $(CACHE)/labels/negative.jsonl --out $(CACHE)/models/spam.bin
 	$(BIN)/zhcorpus run configs/sample.yaml --out runs/sample --overwrite --no-shards
 	$(BIN)/zhcorpus tokenizer train --config configs/sample.yaml --run runs/sample --out $(CACHE)/tokenizer/sample.model
@@ -93,7 +119,13 @@ evaluate: sample kenlm runs/rules/stats/run.json
 	    --sample-bytes 8000000 --out runs/evaluation.json
 	$(BIN)/zhcorpus evaluate --review runs/eval-rules --n 200
 
-test: sample kenlm
+# The gold set's figures (gold/README.md): its run, with the demo's spam model, measured
+# against the labels, in the terminal and in the run's report.
+evaluate-gold: gold $(CACHE)/models/spam.bin
+	$(BIN)/zhcorpus run configs/gold.yaml --out runs/gold --overwrite --progress-seconds -1 --gold gold/labels.jsonl
+	$(BIN)/zhcorpus evaluate --gold gold/labels.jsonl runs/gold --out runs/gold-figures.json
+
+test: sample gold kenlm
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

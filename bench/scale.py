@@ -128,7 +128,7 @@ def zhcorpus_config(setup: Setup, folder: Path, stages: list[str], shards: bool)
         ]
         if shards:
             lines.append("    epochs: 1")
-    lines += ["stages:", "  clean:", "    convert: t2s"]
+    lines += ["stages:", "  repair:", "    convert: t2s"]
     if "spam" in stages:
         lines += ["  spam:", f"    model: {setup.spam_model}", "    threshold: 0.9"]
     lines += ["output:", "  format: jsonl"]  # outputs are measured, not kept: no compression
