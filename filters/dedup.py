@@ -1,7 +1,7 @@
 """The dedup stage: exact and MinHash near-duplicates across every source that lists it.
 
 PanGu-alpha deduplicated fuzzily at document level across all its sources; its paper
-publishes no parameters (see ../shared/docs/PANGU_PIPELINE.md). zhcorpus's defaults:
+publishes no parameters (Zeng et al. 2021, section 3). zhcorpus's defaults:
 character 5-grams, 128 permutations, Jaccard 0.8, bands and rows derived by
 ``lsh_params`` with false negatives weighted 0.9 (14 bands of 9 rows: a pair at Jaccard
 0.85 becomes a candidate with probability 0.975), candidates verified by exact Jaccard.

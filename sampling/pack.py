@@ -15,7 +15,7 @@ Formats:
 - Parquet (pyarrow): one row per sequence, ``sequence`` (global index, int64),
   ``input_ids`` (list of uint16 when the vocabulary fits, else int32) and ``sources``
   (the sorted names of the sources whose tokens it holds).
-- Megatron-LM's indexed dataset (``.bin`` + ``.idx``, PANGU_PIPELINE.md): the ``.bin`` holds
+- Megatron-LM's indexed dataset (``.bin`` + ``.idx``, the format PanGu-alpha trained from): the ``.bin`` holds
   the sequences back to back; the ``.idx`` is the magic ``MMIDIDX\\x00\\x00``, version 1
   (``<Q``), the dtype code (``<B``: 8 uint16, 4 int32), the sequence count and the length of
   the document index (``<Q`` each), then int32 sizes, int64 byte pointers and the int64

@@ -4,7 +4,7 @@ PanGu's tokenizer segments with jieba in its default mode, HMM on. Pure-Python j
 about 1.1 MB/s per core here and would dominate the whole pipeline. ``rjieba`` (a binding of
 the Rust port jieba-rs, same dictionary) runs at about 23 MB/s, but its HMM mode differs from
 jieba's on most documents. Its HMM-*off* mode, however, gave exactly
-``jieba.lcut(text, HMM=False)`` on every real document tried (see DATA_SOURCES.md), and
+``jieba.lcut(text, HMM=False)`` on every real document tried (the sample corpus), and
 jieba's HMM mode is its HMM-off mode plus one extra step. So ``segment`` runs rjieba with the
 HMM off and then replays that step in Python, with jieba's own dictionary and jieba's own
 HMM (``jieba.finalseg``):

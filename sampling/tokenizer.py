@@ -1,6 +1,6 @@
 """PanGu-alpha's tokenizer: jieba words, then SentencePiece, and back.
 
-Encoding (PANGU_PIPELINE.md, "Tokenizer and shards"): the text is segmented as
+Encoding (as PanGu-alpha describes its tokenizer and shards): the text is segmented as
 ``jieba.cut(text, cut_all=False)`` does (``sampling/segment.py``, identical and faster);
 inside each word a space becomes U+2582 and a newline U+2583; the words are joined by single
 spaces and encoded by a SentencePiece model. Decoding runs it backwards: SentencePiece
